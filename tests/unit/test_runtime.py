@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""meta/runtime.yml must list every module in the action group of its cloud."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+RUNTIME = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+GROUPS = {"hss": "hss_", "tcss": "tcss_"}
+
+
+def test_requires_ansible_is_set():
+    assert RUNTIME["requires_ansible"].startswith(">=")
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_group_lists_exactly_the_cloud_modules(group):
+    expected = [m for m in MODULES if m.startswith(GROUPS[group])]
+    listed = RUNTIME["action_groups"][group] or []
+    missing = sorted(set(expected) - set(listed))
+    unknown = sorted(set(listed) - set(MODULES))
+    assert not missing, "modules missing from action group %s: %s" % (group, missing)
+    assert not unknown, "action group %s lists modules that do not exist: %s" % (group, unknown)
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_group_is_sorted(group):
+    listed = RUNTIME["action_groups"][group] or []
+    assert listed == sorted(listed)
+
+
+def test_every_module_belongs_to_a_group():
+    grouped = {m for members in RUNTIME["action_groups"].values() for m in (members or [])}
+    assert sorted(set(MODULES) - grouped) == []
