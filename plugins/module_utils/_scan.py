@@ -319,6 +319,33 @@ def plan_image(image, max_age, force, now=None):
     return "scan", "last scan at %s is older than max_age" % image.get("latest_scan_time")
 
 
+_REF_KEYS = ("id", "name", "version", "digest", "host", "scan_status", "latest_scan_time")
+
+
+def image_ref(image, reason=None):
+    """The short form of a normalised image used in ``images_triggered`` / ``images_skipped``."""
+    ref = dict((key, image.get(key)) for key in _REF_KEYS)
+    if reason is not None:
+        ref["reason"] = reason
+    return ref
+
+
+def plan_images(images, max_age, force, now=None):
+    """Split normalised images into ``(to_scan, skipped)``; both are lists of :func:`image_ref`
+    entries with the ``reason`` of the decision."""
+    to_scan, skipped = [], []
+    for image in images:
+        action, reason = plan_image(image, max_age, force, now=now)
+        (to_scan if action == "scan" else skipped).append(image_ref(image, reason))
+    return to_scan, skipped
+
+
+def batches(items, size):
+    """Consecutive slices of ``items`` of at most ``size`` elements."""
+    size = max(int(size), 1)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
 # ---------------------------------------------------------------------------------------------
 # Waiting
 # ---------------------------------------------------------------------------------------------

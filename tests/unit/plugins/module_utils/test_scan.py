@@ -159,3 +159,22 @@ def test_wait_for_respects_the_deadline_and_returns_the_last_answer():
     assert clock.now == pytest.approx(1010.0)
     assert sum(clock.sleeps) == pytest.approx(10.0)
     assert max(clock.sleeps) <= 12
+
+
+def test_plan_images_splits_with_reasons():
+    images = [
+        {"id": "a", "name": "nginx", "version": "1", "scan_status": "unscanned"},
+        {"id": "b", "name": "redis", "version": "7", "scan_status": "scanning"},
+        {"id": "c", "name": "big", "version": "1", "scan_status": "image_oversized"},
+    ]
+    to_scan, skipped = _scan.plan_images(images, 3600, False, now=NOW)
+    assert [i["id"] for i in to_scan] == ["a"]
+    assert [i["id"] for i in skipped] == ["b", "c"]
+    assert all(i["reason"] for i in to_scan + skipped)
+    to_scan, skipped = _scan.plan_images(images, 3600, True, now=NOW)
+    assert [i["id"] for i in to_scan] == ["a", "b", "c"] and skipped == []
+
+
+def test_batches():
+    assert _scan.batches(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+    assert _scan.batches([], 3) == []
