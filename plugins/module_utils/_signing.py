@@ -149,9 +149,10 @@ def hss_sign(access_key, secret_key, method, host, path, query_pairs, headers, b
     """Sign a Huawei Cloud request.
 
     Returns a new header dict: the given headers plus ``Host`` (when absent), ``X-Sdk-Date``
-    (kept when already present) and ``Authorization``. The given dict is not changed.
+    (kept when already present) and ``Authorization``, every value stripped of outer
+    whitespace as it was signed (and as the SDK sends it). The given dict is not changed.
     """
-    signed_headers = dict(headers)
+    signed_headers = dict((name, str(value).strip()) for name, value in headers.items())
     present = {name.lower(): name for name in signed_headers}
     if "x-sdk-date" not in present:
         signed_headers["X-Sdk-Date"] = sdk_date or hss_date()
