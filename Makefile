@@ -21,14 +21,14 @@ export PYTHONPATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-TEST_STEPS := sanity units conformance integration lint
+TEST_STEPS := sanity units conformance integration lint ee
 
-.PHONY: help venv tree sanity units conformance integration lint test demo bench docs changelog clean
+.PHONY: help venv tree sanity units conformance integration lint ee test demo bench docs changelog clean
 
 help:
 	@echo "make demo    run the scan job against the bundled emulator"
 	@echo "make test    all tests ($(TEST_STEPS))"
-	@echo "make sanity | units | conformance | integration | lint | bench"
+	@echo "make sanity | units | conformance | integration | lint | ee | bench"
 
 venv: $(STAMP)
 
@@ -68,6 +68,11 @@ lint: venv
 	@echo "== lint: ansible-lint --profile production"
 	$(BIN)/ansible-lint --profile production
 
+ee: tree
+	@echo "== ee: ansible-builder introspect (execution environment dependencies)"
+	@$(BIN)/ansible-builder introspect $(COLLECTIONS) | tee build/ee-introspect.txt
+	@grep -q "requests>=.*cloudsec.image_scan" build/ee-introspect.txt || { echo "requests missing from the EE dependencies"; exit 1; }
+
 changelog: venv
 	$(BIN)/antsibull-changelog lint
 
@@ -78,6 +83,9 @@ test: venv
 	  else failed=$$((failed+1)); echo "== step '$$step' failed"; break; fi; \
 	done; \
 	echo "steps: $$passed passed, $$failed failed"; test $$failed -eq 0
+
+demo: tree
+	@bash tools/demo.sh
 
 clean:
 	rm -rf build .ansible tests/output
