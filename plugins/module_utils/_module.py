@@ -155,6 +155,11 @@ class _CloudModule(AnsibleModule):
         spec = self.shared_argument_spec()
         spec.update(copy.deepcopy(argument_spec or {}))
         super(_CloudModule, self).__init__(argument_spec=spec, **kwargs)
+        # An empty value means "not set": credential injectors (AWX) export optional fields
+        # such as a session token as empty variables.
+        for name, option in self.shared_argument_spec().items():
+            if option.get("type") == "str" and self.params.get(name) == "":
+                self.params[name] = None
         self._client = None
         self._transport = None
         self.check_settings()

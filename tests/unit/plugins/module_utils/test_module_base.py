@@ -295,3 +295,21 @@ def test_attribute_fragments_combine_into_valid_attributes():
     groups = [yaml.safe_load(getattr(cls, name))["attributes"]["action_group"]["membership"]
               for name in ("ACTIONGROUP_HSS", "ACTIONGROUP_TCSS")]
     assert groups == [["cloudsec.image_scan.hss"], ["cloudsec.image_scan.tcss"]]
+
+
+def test_empty_injected_variables_mean_unset(capsys, monkeypatch):
+    # Credential injectors export optional fields as empty variables.
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "id-env")
+    monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "key-env")
+    monkeypatch.setenv("TENCENTCLOUD_SESSION_TOKEN", "")
+    monkeypatch.setenv("TENCENTCLOUD_ENDPOINT", "")
+    module, dummy = run(_module.TcssModule, {}, capsys)
+    assert module.params["session_token"] is None and module.params["endpoint"] is None
+    assert module.client.url == "https://tcss.tencentcloudapi.com/"
+    monkeypatch.setenv("HUAWEICLOUD_SDK_PROJECT_ID", "p-env")
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", "ak")
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", "sk")
+    monkeypatch.setenv("HUAWEICLOUD_SDK_REGION", "")
+    monkeypatch.setenv("HUAWEICLOUD_SDK_ENDPOINT", "")
+    dummy, result = run(_module.HssModule, {}, capsys)
+    assert result["failed"] and "region (or environment variable HUAWEICLOUD_SDK_REGION)" in result["msg"]
