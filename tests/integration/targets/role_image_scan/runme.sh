@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The image_scan role over a multi-host inventory, for each provider, against the emulator.
+set -eux
+
+source ../setup_emulator/files/emulator.sh
+PY="$EMULATOR_PYTHON"
+WORK="$(mktemp -d)"
+trap 'stop_emulator; rm -rf "$WORK"' EXIT
+export ANSIBLE_CACHE_PLUGIN=jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="$WORK/facts"
+export ANSIBLE_CALLBACK_RESULT_FORMAT=json
+
+# Runs the scan playbook; rc 2 means some hosts failed the gate, which the checks expect.
+scan() {
+    local log="$1"; shift
+    set +e
+    ansible-playbook -i "${INVENTORY:-inventory.yml}" scan.yml "$@" > "$log" 2>&1
+    local rc=$?
+    set -e
+    cat "$log"
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]
+}
+
+start_emulator --scan-seconds 2
+"$PY" "$(dirname "$(_emulator_serve_py)")/serve.py" --dump-data > "$WORK/dataset.json"
+
+for provider in hss tcss; do
+    rm -rf "$WORK/facts"
+    emulator_admin POST reset
+    scan "$WORK/$provider-1.log" -e image_scan_provider="$provider" -e image_scan_fail_on=high \
+        -e image_scan_findings=true -e image_scan_wait_sleep=1
+    emulator_admin GET stats > "$WORK/$provider-stats-1.json"
+    ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-facts.json"
+    "$PY" check.py facts --provider "$provider" --facts "$WORK/$provider-facts.json" --dataset "$WORK/dataset.json" \
+        --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high
+
+    # Second run: nothing to scan again.
+    scan "$WORK/$provider-2.log" -e image_scan_provider="$provider" -e image_scan_fail_on=high \
+        -e image_scan_findings=true -e image_scan_wait_sleep=1
+    emulator_admin GET stats > "$WORK/$provider-stats-2.json"
+    "$PY" check.py rerun --provider "$provider" --log "$WORK/$provider-2.log" \
+        --before "$WORK/$provider-stats-1.json" --after "$WORK/$provider-stats-2.json"
+
+    # The gate off: every host passes, and the play succeeds.
+    ansible-playbook -i inventory.yml scan.yml -e image_scan_provider="$provider" -e image_scan_fail_on=none
+done
+
+# API calls grow with images and page size, not with hosts: the same fleet seen through a
+# small and a large inventory costs the same number of list calls.
+stop_emulator
+start_emulator --scan-seconds 1 --generate-hosts 120 --images-per-host 3
+for size in 10 120; do
+    "$PY" check.py inventory --hosts "$size" --width 3 > "$WORK/inventory-$size.yml"
+    for provider in hss tcss; do
+        emulator_admin POST reset
+        INVENTORY="$WORK/inventory-$size.yml" scan "$WORK/scale-$provider-$size.log" \
+            -e image_scan_provider="$provider" -e image_scan_fail_on=none -e image_scan_wait_sleep=1 \
+            -e image_scan_show_summary=false
+        emulator_admin GET stats > "$WORK/scale-$provider-$size.json"
+    done
+done
+for provider in hss tcss; do
+    "$PY" check.py scale --provider "$provider" --small "$WORK/scale-$provider-10.json" \
+        --large "$WORK/scale-$provider-120.json"
+done

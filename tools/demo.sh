@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The main job against the bundled emulator: scan the demo fleet on HSS, then on TCSS, show
+# each host's verdict, then run again to show that nothing is scanned twice.
+# Run through `make demo`, which provides .venv and the collection tree.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+: "${ANSIBLE_COLLECTIONS_PATH:?run this through make demo}"
+export ANSIBLE_PYTHON_INTERPRETER="$PWD/.venv/bin/python"
+export ANSIBLE_TEST_PYTHON_INTERPRETER="$PWD/.venv/bin/python"
+export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_DISPLAY_OK_HOSTS=true
+export ANSIBLE_CALLBACK_RESULT_FORMAT=json ANSIBLE_CALLBACK_FORMAT_PRETTY=false
+PLAYBOOK=(.venv/bin/ansible-playbook -i playbooks/inventory/demo.yml playbooks/scan_images.yml
+          -e image_scan_findings=true -e image_scan_wait_sleep=1)
+
+# shellcheck source=../tests/integration/targets/setup_emulator/files/emulator.sh
+source tests/integration/targets/setup_emulator/files/emulator.sh
+start_emulator --scan-seconds "${DEMO_SCAN_SECONDS:-4}" || exit 1
+echo "emulator of HSS and TCSS listening on $EMULATOR_URL (pid $EMULATOR_PID)"
+
+status=0
+# Runs the scan job once (json callback) and prints what a person wants to see: the per-host
+# table, the hosts the severity gate failed and why, and the recap in one line.
+run() {
+    local provider="$1" title="$2" brief="${3:-}" log
+    log="$(mktemp)"
+    printf '\n=== %s, %s\n' "$provider" "$title"
+    "${PLAYBOOK[@]}" -e "image_scan_provider=$provider" > "$log" 2>&1
+    "$EMULATOR_PYTHON" - "$log" "$brief" <<'PY' || status=1
+import json, re, sys
+text = open(sys.argv[1]).read()
+brief = sys.argv[2] == "brief"
+task, problems, recap = "", [], []
+for line in text.splitlines():
+    if line.startswith("TASK ["):
+        task = line
+        continue
+    m = re.match(r"^(ok|changed|fatal|failed): \[([^]]+)\].*? => (\{.*\})$", line)
+    if m:
+        result = json.loads(m.group(3))
+        if brief and m.group(1) != "fatal" or brief and "over the severity threshold" in task:
+            continue
+        if "Show the scan summary" in task:
+            for row in result.get("msg", []):
+                print("  " + row)
+        elif m.group(1) == "fatal" and "over the severity threshold" in task:
+            print("  gate: " + result["msg"])
+        elif m.group(1) == "fatal":
+            problems.append("%s %s: %s" % (task, m.group(2), result.get("msg")))
+    m = re.match(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", line)
+    if m:
+        recap.append((m.group(1), int(m.group(2)), int(m.group(3)) + int(m.group(4))))
+if not recap:
+    print(text)
+    sys.exit("ansible-playbook did not finish")
+print("  recap: %d hosts, %d changed, %d failed by the gate" % (
+    len(recap), sum(1 for r in recap if r[1]), sum(1 for r in recap if r[2])))
+if problems:
+    print("\n".join(["unexpected failures:"] + problems))
+    sys.exit(1)
+PY
+    LAST_LOG="$log"
+}
+
+echo "HSS rates vulnerabilities up to high (repair necessity); TCSS up to critical. The gate is at critical."
+for provider in hss tcss; do
+    run "$provider" "first run: scan every image that needs it, wait, collect, gate at critical"
+    run "$provider" "second run: every scan is recent, nothing is triggered (changed=0)" brief
+    if grep -qE '^\S+ +: ok=.*changed=[1-9]' "$LAST_LOG"; then
+        echo "unexpected: the second $provider run changed something"; status=1
+    fi
+done
+
+printf '\nCalls the emulator received over the four runs:\n'
+emulator_admin GET stats | "$EMULATOR_PYTHON" -c '
+import json, sys
+stats = json.load(sys.stdin)
+for name, count in sorted(stats.get("requests", {}).items()):
+    print("  %-45s %d" % (name, count))
+print("  tasks created: %s" % stats.get("tasks_created"))'
+stop_emulator
+exit "$status"
