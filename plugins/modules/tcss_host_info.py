@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: tcss_host_info
+short_description: List the hosts of Tencent Cloud TCSS with their agent state
+version_added: 0.1.0
+description:
+  - Lists the hosts known to Tencent Cloud Container Security Service (TCSS) with C(DescribeAssetHostList), every page.
+  - Each host carries its agent state, so a caller can tell a host that is not enrolled (absent from the list or
+    V(not_installed)) or whose agent is V(offline) from a host that simply has no images.
+options:
+  status:
+    description:
+      - Only hosts whose agent is in one of these states (a C(Status) filter).
+      - V(online) is C(ONLINE), V(offline) C(OFFLINE), V(not_installed) C(UNINSTALL) and V(all) C(ALL).
+    type: list
+    elements: str
+    choices: [online, offline, not_installed, all]
+  host_name:
+    description:
+      - Only hosts with one of these names (a C(HostName) filter).
+    type: list
+    elements: str
+  host_ip:
+    description:
+      - Only hosts with one of these IP addresses (a C(HostIP) filter).
+    type: list
+    elements: str
+  host_id:
+    description:
+      - Only these hosts, by TCSS host ID (a C(HostID) filter).
+    type: list
+    elements: str
+  filters:
+    description:
+      - More conditions, as C(Filters) of C(DescribeAssetHostList); a host must match all of them.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - Filter name, one of C(Status), C(HostName), C(Group), C(HostIP), C(HostID), C(DockerVersion),
+            C(MachineType), C(DockerStatus), C(ProjectID), C(NonClusterNode), or C(tag:<key>).
+        type: str
+        required: true
+      values:
+        description:
+          - Values of the filter; a host matches when it matches one of them.
+        type: list
+        elements: str
+        required: true
+      exact_match:
+        description:
+          - Sent as C(ExactMatch). When not set the service default applies.
+        type: bool
+  max_results:
+    description:
+      - Stop after this many hosts. All of them when not set.
+    type: int
+seealso:
+  - module: cloudsec.image_scan.tcss_image_info
+  - module: cloudsec.image_scan.tcss_image_scan
+  - name: DescribeAssetHostList API
+    description: The TCSS API that lists the hosts.
+    link: https://cloud.tencent.com/document/api/1285/65507
+extends_documentation_fragment:
+  - cloudsec.image_scan.tcss
+  - cloudsec.image_scan.connection
+  - cloudsec.image_scan.attributes
+  - cloudsec.image_scan.attributes.INFO_MODULE
+  - cloudsec.image_scan.attributes.ACTIONGROUP_TCSS
+author:
+  - cloudsec.image_scan contributors (@cloudsec)
+"""
+
+EXAMPLES = r"""
+- name: Every host TCSS knows
+  cloudsec.image_scan.tcss_host_info:
+  register: tcss_hosts
+
+- name: Hosts whose agent is not online
+  ansible.builtin.debug:
+    msg: "{{ tcss_hosts.hosts | rejectattr('agent_status', 'equalto', 'online') | map(attribute='name') | list }}"
+
+- name: Two hosts by IP address
+  cloudsec.image_scan.tcss_host_info:
+    host_ip: [10.20.0.1, 10.20.0.2]
+
+- name: Hosts outside any cluster whose agent is offline
+  cloudsec.image_scan.tcss_host_info:
+    status: [offline]
+    filters:
+      - name: NonClusterNode
+        values: ["true"]
+"""
+
+RETURN = r"""
+hosts:
+  description: The hosts, normalised; empty when none matches.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: TCSS host ID (C(HostID)).
+      type: str
+      sample: a24b15fc26b27e87cd465f8144905391
+    name:
+      description: Host name.
+      type: str
+      sample: node-01
+    ip:
+      description: Private IP address.
+      type: str
+      sample: 10.20.0.1
+    agent_status:
+      description: V(online), V(offline), V(not_installed), or the lower-case TCSS word for any other state.
+      type: str
+      sample: online
+    status:
+      description: The TCSS agent state as TCSS gives it (C(ONLINE), C(OFFLINE), C(UNINSTALL)...).
+      type: str
+      sample: ONLINE
+    cluster:
+      description: C({id, name}) of the cluster the host belongs to, V(null) when none.
+      type: dict
+      sample:
+        id: cls-7f3k9a2b
+        name: prod
+    docker_version:
+      description: Docker version.
+      type: str
+      sample: 24.0.7
+    docker_file_system_driver:
+      description: Storage driver of the container runtime.
+      type: str
+      sample: overlay2
+    is_containerd:
+      description: Whether the runtime is containerd.
+      type: bool
+      sample: false
+    image_count:
+      description: Images on the host.
+      type: int
+      sample: 4
+    container_count:
+      description: Containers on the host.
+      type: int
+      sample: 6
+    group:
+      description: Host group.
+      type: str
+      sample: default
+    machine_type:
+      description: Where the host runs (C(CVM), C(ECM), C(LH), C(BM), C(Other)).
+      type: str
+      sample: CVM
+    public_ip:
+      description: Public IP address, V(null) when none.
+      type: str
+      sample: null
+    instance_id:
+      description: Instance ID of the server.
+      type: str
+      sample: ins-0a1b2c3d
+    uuid:
+      description: Agent UUID.
+      type: str
+      sample: 4b0d4c4e-8f0b-4f55-9a53-0e2d8c9b1a77
+    project:
+      description: C({id, name}) of the project of the host.
+      type: dict
+      sample:
+        id: 0
+        name: default
+    defend_status:
+      description: Protection state as TCSS gives it.
+      type: str
+      sample: Defended
+    last_online_time:
+      description: When an offline agent was last online, ISO 8601 UTC, else V(null).
+      type: str
+      sample: null
+raw:
+  description: The rows of C(DescribeAssetHostList).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - HostID: a24b15fc26b27e87cd465f8144905391
+      HostName: node-01
+      HostIP: 10.20.0.1
+      Status: ONLINE
+"""
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import TcssModule
+
+PAGE = 100
+
+
+def argument_spec():
+    return dict(
+        status=dict(type="list", elements="str", choices=["online", "offline", "not_installed", "all"]),
+        host_name=dict(type="list", elements="str"),
+        host_ip=dict(type="list", elements="str"),
+        host_id=dict(type="list", elements="str"),
+        filters=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str", required=True),
+            values=dict(type="list", elements="str", required=True),
+            exact_match=dict(type="bool"),
+        )),
+        max_results=dict(type="int"),
+    )
+
+
+def input_problems(params):
+    problems = _tcss_scan.check_filters(params.get("filters"), "filters", _tcss_scan.HOST_FILTER_NAMES,
+                                        _tcss_scan.host_filter_values_problem)
+    for name in ("status", "host_name", "host_ip", "host_id"):
+        if params.get(name) is not None and not params[name]:
+            problems.append("%s must list at least one value" % name)
+        problems.extend(_tcss_scan.check_ids(params.get(name), name))
+    if params.get("max_results") is not None and params["max_results"] < 1:
+        problems.append("max_results must be 1 or more, got %s" % params["max_results"])
+    return problems
+
+
+def main():
+    module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    problems = input_problems(params)
+    if problems:
+        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+    filters = _tcss_scan.host_list_filters(params["filters"], params["status"], params["host_name"],
+                                           params["host_ip"], params["host_id"])
+    try:
+        rows = module.client.paginate("DescribeAssetHostList", {"Filters": filters} if filters else {},
+                                      limit=PAGE, max_results=params["max_results"])
+    except ApiError as exc:
+        module.fail_api_error(exc, changed=False, hosts=[], raw=[])
+    module.exit_json(changed=False, hosts=[_tcss_scan.normalise_host(row) for row in rows], raw=rows)
+
+
+if __name__ == "__main__":
+    main()

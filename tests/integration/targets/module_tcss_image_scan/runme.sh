@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# tcss_image_scan against the emulator: bad input, plan, check mode, trigger, wait, idempotence,
+# force, batches, a scan already running, and no secret in -vvvv output.
+# Faults, time-outs and stops are in module_tcss_image_scan_faults.
+set -eux
+
+source ../setup_emulator/files/emulator.sh
+export ANSIBLE_CALLBACK_RESULT_FORMAT=json
+WORK="$(mktemp -d)"
+
+start_emulator --scan-seconds 1
+ansible-playbook -i inventory main.yml "$@"
+
+# Nothing secret in the most verbose output, for a successful and a failed call.
+ansible-playbook -i inventory verbose.yml -vvvv > "$WORK/verbose.log" 2>&1
+grep -q "tcss_image_scan" "$WORK/verbose.log"
+grep -q "ResourceNotFound" "$WORK/verbose.log"
+if grep -F -e "$EMULATOR_TCSS_KEY" -e "$EMULATOR_HSS_SK" "$WORK/verbose.log"; then
+    echo "a secret appears in the -vvvv output" >&2
+    exit 1
+fi
+
+# Scans long enough for a second request to arrive while the first one runs.
+stop_emulator
+start_emulator --scan-seconds 3
+ansible-playbook -i inventory running.yml "$@"

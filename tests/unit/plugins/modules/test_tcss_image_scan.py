@@ -1,0 +1,487 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""tcss_image_scan against a fake TCSS: plan, batches, waiting, one scan at a time, lost answers,
+stop, check mode and input checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cloudsec.image_scan.plugins.modules import tcss_image_scan as module
+
+from tcss_fakes import FakeApiError, FakeTcss, Runner, host_row, image_row
+
+A = "sha256:" + "a" * 64
+B = "sha256:" + "b" * 64
+C = "sha256:" + "c" * 64
+D = "sha256:" + "d" * 64
+E = "sha256:" + "e" * 64
+RECENT = "2999-01-01 08:00:00"   # a scan in the future is always within max_age
+OLD = "2020-01-01 08:00:00"
+
+
+@pytest.fixture
+def run(monkeypatch, capsys, clock):
+    return Runner(monkeypatch, capsys, clock)
+
+
+def fake_with(*rows, **kwargs):
+    return FakeTcss(images=rows, **kwargs)
+
+
+def unscanned(*ids):
+    return [image_row(i, name="app%d:1.%d" % (n, n)) for n, i in enumerate(ids)]
+
+
+# -- input checks: the option is named and nothing is sent ---------------------------------------
+
+@pytest.mark.parametrize("args, words", [
+    ({}, ["images, filters or all_images=true is required"]),
+    ({"images": [A], "all_images": True}, ["mutually exclusive", "images", "all_images"]),
+    ({"images": [A], "filters": [{"name": "ImageID", "values": [A]}]}, ["mutually exclusive"]),
+    ({"images": []}, ["images must list at least one image ID"]),
+    ({"images": [A, ""]}, ["images must not contain empty values"]),
+    ({"filters": [{"name": "ScanStatus", "values": ["done"]}]},
+     ["filters[0].values", "ScanStatus values must be among notScan, scanning, scanned, scanErr"]),
+    ({"filters": [{"name": "ImageID", "values": []}]}, ["filters[0].values must list at least one"]),
+    ({"images": [A], "batch_size": 0}, ["batch_size must be 1 or more"]),
+    ({"images": [A], "max_age": "soon"}, ["max_age", "not a duration"]),
+    ({"images": [A], "task_timeout": 0}, ["task_timeout must be greater than 0"]),
+    ({"images": [A], "wait_sleep": 0}, ["wait_sleep must be 1 or more"]),
+    ({"images": [A], "wait_timeout": -1}, ["wait_timeout must be 0 or more"]),
+    ({"images": [A], "scan_scope": "recommended"}, ["scan_scope must be selected"]),
+    ({"all_images": True, "scan_scope": "selected"}, ["scan_scope=selected needs images or filters"]),
+    ({"all_images": True, "scan_scope": "cluster"}, ["cluster_ids"]),
+    ({"all_images": True, "cluster_ids": ["cls-1"]}, ["cluster_ids is only used with scan_scope=cluster"]),
+    ({"images": [A], "task_id": "t-1"}, ["task_id names an existing task"]),
+    ({"state": "absent"}, ["one of task_id, images, filters or all_images=true is required with state=absent"]),
+    ({"images": [A], "scan_types": []}, ["scan_types must list at least one"]),
+    ({"images": [A], "scan_types": ["malware"]}, ["scan_types", "vulnerability, virus, risk"]),
+    ({"filters": [{"name": "Tag", "values": ["x"]}]}, ["filters", "ImageName, ImageID, ScanStatus, SecurityRisk"]),
+])
+def test_bad_input_fails_before_any_request(run, args, words):
+    fake = fake_with(*unscanned(A))
+    result = run(module, fake, args)
+    assert result["failed"] is True
+    for word in words:
+        assert word in result["msg"]
+    assert fake.calls == []
+
+
+def test_missing_credentials_fail_before_any_request(run):
+    fake = fake_with(*unscanned(A))
+    result = run(module, fake, {"images": [A]}, credentials=False)
+    assert result["failed"] is True
+    assert "secret_id" in result["msg"] and "TENCENTCLOUD_SECRET_ID" in result["msg"]
+    assert fake.calls == []
+
+
+# -- trigger, wait, idempotence -------------------------------------------------------------------
+
+def test_scan_and_wait(run):
+    fake = fake_with(*unscanned(A, B))
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result["changed"] is True and result["attached"] is False
+    create = fake.params_of("CreateAssetImageScanTask")
+    assert create == [{"Images": [A, B], "ScanVul": True, "ScanVirus": True, "ScanRisk": True, "ScanScope": 1}]
+    task = result["task"]
+    assert task["id"] == "task-1" and task["status"] == "succeeded" and task["progress"] == 100
+    assert (task["total"], task["succeeded"], task["failed"]) == (2, 2, 0)
+    assert [ref["id"] for ref in result["images_triggered"]] == [A, B]
+    assert all(ref["reason"] == "never scanned" for ref in result["images_triggered"])
+    assert result["images_skipped"] == []
+    assert result["raw"]["create"][0]["TaskID"] == "task-1"
+    # It polled the task it created, by id, until it ended.
+    polls = fake.params_of("DescribeAssetImageScanStatus")
+    assert polls and all(p == {"TaskID": "task-1"} for p in polls)
+    assert len(fake.tasks) == 1
+
+
+def test_second_run_changes_nothing(run):
+    fake = fake_with(*unscanned(A, B))
+    first = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    second = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert first["changed"] is True and second["changed"] is False
+    assert second["task"] is None
+    assert [ref["reason"] for ref in second["images_skipped"]] == ["last scan ended %s (success)" % "2026-01-01T00:00:00Z"] * 2
+    assert fake.actions("CreateAssetImageScanTask") == 1
+
+
+def test_times_are_china_standard_time(run):
+    fake = fake_with(image_row(A, status="scanned", scan_time="2026-01-01 08:00:00"))
+    result = run(module, fake, {"images": [A]})
+    assert result["images_skipped"][0]["latest_scan_time"] == "2026-01-01T00:00:00Z"
+
+
+def test_max_age_rescans_old_results_only(run):
+    fake = fake_with(image_row(A, status="scanned", scan_time=OLD), image_row(B, status="scanned", scan_time=RECENT))
+    result = run(module, fake, {"images": [A, B], "max_age": "7d", "wait_sleep": 1})
+    assert result["changed"] is True
+    assert fake.params_of("CreateAssetImageScanTask")[0]["Images"] == [A]
+    assert "older than max_age" in result["images_triggered"][0]["reason"]
+    assert "within max_age" in result["images_skipped"][0]["reason"]
+
+
+def test_force_scans_everything(run):
+    fake = fake_with(image_row(A, status="scanned", scan_time=RECENT))
+    result = run(module, fake, {"images": [A], "force": True, "wait": False})
+    assert result["changed"] is True
+    assert result["images_triggered"][0]["reason"] == "force is set"
+    assert fake.actions("CreateAssetImageScanTask") == 1
+
+
+def test_image_being_scanned_is_not_scanned_again(run):
+    fake = fake_with(*unscanned(A))
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"images": [A], "wait": False})
+    assert result["changed"] is False
+    assert result["images_skipped"][0]["reason"] == "a scan is already scanning"
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_unknown_image_fails_before_scanning(run):
+    fake = fake_with(*unscanned(A))
+    result = run(module, fake, {"images": [A, B]})
+    assert result["failed"] is True
+    assert B in result["msg"] and "images" in result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_scan_types_and_task_options_are_sent(run):
+    fake = fake_with(*unscanned(A))
+    run(module, fake, {"images": [A], "scan_types": ["vulnerability"], "task_timeout": 900, "one_click": True,
+                       "container_running": True, "wait": False})
+    assert fake.params_of("CreateAssetImageScanTask") == [{
+        "Images": [A], "ScanVul": True, "ScanVirus": False, "ScanRisk": False, "ContainerRunning": True,
+        "ScanScope": 1, "Timeout": 900, "IsOneClickScanningTask": True}]
+
+
+def test_check_mode_starts_nothing(run):
+    fake = fake_with(*unscanned(A, B, C))
+    result = run(module, fake, {"images": [A, B, C], "batch_size": 2}, check_mode=True)
+    assert result["changed"] is True
+    assert [ref["id"] for ref in result["images_triggered"]] == [A, B, C]
+    assert "Would start 2 scan task(s)" in result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 0 and fake.tasks == []
+
+
+# -- batches --------------------------------------------------------------------------------------
+
+def test_batches_run_one_after_another(run):
+    fake = fake_with(*unscanned(A, B, C, D, E))
+    result = run(module, fake, {"images": [A, B, C, D, E], "batch_size": 2, "wait": False, "wait_sleep": 1})
+    assert result["changed"] is True
+    assert [p["Images"] for p in fake.params_of("CreateAssetImageScanTask")] == [[A, B], [C, D], [E]]
+    # Each batch was waited for before the next one: TCSS never refused one.
+    assert [t.state for t in fake.tasks] == ["finished", "finished", "running"]
+    assert [t["id"] for t in result["tasks"]] == ["task-1", "task-2", "task-3"]
+    assert result["task"]["id"] == "task-3" and result["task"]["status"] == "running"
+    sequence = [name for name in fake.actions() if name in ("CreateAssetImageScanTask", "DescribeAssetImageScanStatus")]
+    first_create = sequence.index("CreateAssetImageScanTask")
+    second_create = sequence.index("CreateAssetImageScanTask", first_create + 1)
+    assert "DescribeAssetImageScanStatus" in sequence[first_create + 1:second_create]
+
+
+def test_wait_false_reads_the_task_once(run):
+    fake = fake_with(*unscanned(A))
+    result = run(module, fake, {"images": [A], "wait": False})
+    assert result["task"]["status"] == "running"
+    assert fake.actions("DescribeAssetImageScanStatus") == 1
+
+
+# -- one scan at a time ---------------------------------------------------------------------------
+
+def test_all_images_attaches_to_the_running_scan(run):
+    fake = fake_with(*unscanned(A, B))
+    fake.start_foreign_task([A], one_click=True)
+    result = run(module, fake, {"all_images": True, "wait_sleep": 1})
+    assert result["changed"] is False and result["attached"] is True
+    assert result["task"]["id"] == "task-1" and result["task"]["status"] == "succeeded"
+    assert len(fake.tasks) == 1
+    assert fake.actions("CreateAssetImageScanTask") == 1
+
+
+def test_all_images_attaches_without_waiting(run):
+    fake = fake_with(*unscanned(A, B))
+    fake.start_foreign_task([A], one_click=True)
+    result = run(module, fake, {"all_images": True, "wait": False})
+    assert result["changed"] is False and result["attached"] is True
+    assert result["task"]["status"] == "running"
+
+
+def test_images_wait_for_the_running_scan_then_start(run):
+    fake = fake_with(*unscanned(A, B))
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"images": [B], "wait_sleep": 1})
+    assert result["changed"] is True
+    creates = fake.params_of("CreateAssetImageScanTask")
+    assert [p["Images"] for p in creates] == [[B], [B]]
+    assert [t.image_ids for t in fake.tasks] == [[A], [B]]
+    assert result["task"]["id"] == "task-2" and result["task"]["status"] == "succeeded"
+
+
+def test_already_scanning_without_a_running_scan_means_no_authorisation(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", ("error", "FailedOperation.ErrAlreadyScanning", "no permission"),
+               ("error", "FailedOperation.ErrAlreadyScanning", "no permission"))
+    result = run(module, fake, {"images": [A]})
+    assert result["failed"] is True
+    assert "authorisation" in result["msg"] and "FailedOperation.ErrAlreadyScanning" in result["msg"]
+    assert result["error"]["error_code"] == "FailedOperation.ErrAlreadyScanning"
+    assert fake.tasks == []
+
+
+def test_the_running_scan_outlasting_wait_timeout_fails_with_it(run):
+    fake = fake_with(*unscanned(A, B), polls_to_finish=1000)
+    fake.start_foreign_task([A], one_click=True)
+    result = run(module, fake, {"images": [B], "wait_timeout": 10, "wait_sleep": 1})
+    assert result["failed"] is True
+    assert "task-1" in result["msg"] and "already running" in result["msg"]
+    assert result["task_id"] == "task-1"
+    assert len(fake.tasks) == 1
+
+
+# -- lost answers: one intent, at most one task ---------------------------------------------------
+
+@pytest.mark.parametrize("fault", ["reset_after", "garbled"])
+def test_applied_start_with_lost_answer_is_not_sent_again(run, fault):
+    fake = fake_with(*unscanned(A, B))
+    fake.fault("CreateAssetImageScanTask", fault)
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result["changed"] is True
+    assert fake.actions("CreateAssetImageScanTask") == 1
+    assert len(fake.tasks) == 1
+    assert result["task"]["status"] == "succeeded"
+    assert fake.images[A]["ScanStatus"] == "scanned"
+
+
+def test_applied_one_click_start_with_lost_answer_is_found_by_id(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", "reset_after")
+    result = run(module, fake, {"images": [A], "one_click": True, "wait": False})
+    assert result["changed"] is True
+    assert result["task"]["id"] == "task-1"
+    assert len(fake.tasks) == 1
+
+
+def test_server_error_not_applied_is_sent_again_once(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", "server_error")
+    result = run(module, fake, {"images": [A], "wait_sleep": 1})
+    assert result["changed"] is True
+    assert fake.actions("CreateAssetImageScanTask") == 2
+    assert len(fake.tasks) == 1
+    # Before sending again, it looked at the images.
+    actions = fake.actions()
+    first, second = [i for i, name in enumerate(actions) if name == "CreateAssetImageScanTask"]
+    assert "DescribeAssetImageList" in actions[first + 1:second]
+
+
+def test_throttling_at_http_200_is_retried(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", "throttle", "throttle")
+    result = run(module, fake, {"images": [A], "wait": False})
+    assert result["changed"] is True
+    assert fake.actions("CreateAssetImageScanTask") == 3
+    assert len(fake.tasks) == 1
+
+
+def test_lost_answers_every_time_give_up(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", "server_error", "server_error", "server_error", "server_error")
+    result = run(module, fake, {"images": [A]})
+    assert result["failed"] is True
+    assert fake.actions("CreateAssetImageScanTask") == module.MAX_RESENDS + 1
+    assert fake.tasks == []
+    assert result["error"]["ambiguous"] is True
+
+
+def test_api_error_surfaces_code_message_and_request_id(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", ("error", "InvalidParameter", "bad things"))
+    result = run(module, fake, {"images": [A]})
+    assert result["failed"] is True
+    assert "InvalidParameter" in result["msg"] and "bad things" in result["msg"]
+    assert result["error"]["error_code"] == "InvalidParameter"
+    assert result["error"]["request_id"].startswith("rid-")
+    assert fake.actions("CreateAssetImageScanTask") == 1
+
+
+# -- waiting ----------------------------------------------------------------------------------------
+
+def test_wait_timeout_returns_the_task(run, clock):
+    fake = fake_with(*unscanned(A), polls_to_finish=1000)
+    start = clock.now
+    result = run(module, fake, {"images": [A], "wait_timeout": 30, "wait_sleep": 2})
+    assert result["failed"] is True and result["changed"] is True
+    assert "task-1" in result["msg"] and "progress 0%" in result["msg"] and "task_id" in result["msg"]
+    assert result["task_id"] == "task-1" and result["progress"] == 0
+    assert result["task"]["id"] == "task-1" and result["task"]["status"] == "running"
+    # The deadline held and the pauses grew.
+    assert clock.now - start <= 30 + 1
+    assert clock.sleeps[0] == 2 and max(clock.sleeps) > 2
+
+
+def test_follow_a_task_by_id(run):
+    fake = fake_with(*unscanned(A))
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"task_id": "task-1", "wait_sleep": 1})
+    assert result["changed"] is False
+    assert result["task"]["status"] == "succeeded"
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_own_task_ending_stopped_fails(run):
+    fake = fake_with(*unscanned(A))
+    original = fake.do_DescribeAssetImageScanStatus
+
+    def stop_then_status(params):
+        fake.tasks[0].state = "stopped"
+        return original(params)
+
+    fake.do_DescribeAssetImageScanStatus = stop_then_status
+    result = run(module, fake, {"images": [A], "wait_sleep": 1})
+    assert result["failed"] is True and result["changed"] is True
+    assert "ended with status stopped" in result["msg"]
+
+
+# -- filters and all images -----------------------------------------------------------------------
+
+def test_filters_send_the_selection_once_something_needs_a_scan(run):
+    fake = fake_with(image_row(A, name="app-a:1", status="scanned", scan_time=RECENT), *unscanned(B),
+                     image_row(C, name="other:1"))
+    result = run(module, fake, {"filters": [{"name": "ImageName", "values": ["app"], "exact_match": False}],
+                                "exclude_image_ids": [C], "wait": False})
+    assert result["changed"] is True
+    create = fake.params_of("CreateAssetImageScanTask")[0]
+    assert create["Filters"] == [{"Name": "ImageName", "Values": ["app"], "ExactMatch": False}]
+    assert create["ExcludeImageIds"] == [C] and create["ScanScope"] == 1 and "Images" not in create
+    reasons = dict((ref["id"], ref["reason"]) for ref in result["images_triggered"])
+    assert reasons == {B: "never scanned", A: reasons[A]} and reasons[A].endswith("scanned with the selection")
+    assert [t.image_ids for t in fake.tasks] == [[A, B]]
+
+
+def test_all_images_unchanged_when_everything_is_recent(run):
+    fake = fake_with(image_row(A, status="scanned", scan_time=RECENT), image_row(B, status="scanned", scan_time=RECENT))
+    result = run(module, fake, {"all_images": True, "max_age": "1d"})
+    assert result["changed"] is False
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_all_images_recommended_scope(run):
+    fake = fake_with(image_row(A, suggest=1), image_row(B, suggest=0, status="scanned", scan_time=RECENT))
+    result = run(module, fake, {"all_images": True, "scan_scope": "recommended", "wait_sleep": 1})
+    assert result["changed"] is True
+    create = fake.params_of("CreateAssetImageScanTask")[0]
+    assert create["ScanScope"] == 2 and "Filters" not in create and "Images" not in create
+    assert [ref["id"] for ref in result["images_triggered"]] == [A]
+
+
+# -- stop -------------------------------------------------------------------------------------------
+
+def test_stop_a_running_task(run):
+    fake = fake_with(*unscanned(A))
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"state": "absent", "task_id": "task-1"})
+    assert result["changed"] is True
+    assert fake.params_of("ModifyAssetImageScanStop") == [{"TaskID": "task-1"}]
+    assert result["task"]["status"] == "stopped"
+
+
+def test_stop_an_ended_task_changes_nothing(run):
+    fake = fake_with(*unscanned(A), polls_to_finish=1)
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"state": "absent", "task_id": "task-1"})
+    assert result["changed"] is False
+    assert fake.actions("ModifyAssetImageScanStop") == 0
+
+
+def test_stop_in_check_mode_stops_nothing(run):
+    fake = fake_with(*unscanned(A))
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"state": "absent", "task_id": "task-1"}, check_mode=True)
+    assert result["changed"] is True
+    assert fake.actions("ModifyAssetImageScanStop") == 0 and fake.tasks[0].state == "running"
+
+
+def test_stop_with_lost_answer_checks_before_sending_again(run):
+    fake = fake_with(*unscanned(A))
+    fake.start_foreign_task([A])
+    fake.fault("ModifyAssetImageScanStop", "reset_after")
+    result = run(module, fake, {"state": "absent", "task_id": "task-1"})
+    assert result["changed"] is True
+    assert fake.actions("ModifyAssetImageScanStop") == 1
+
+
+def test_stop_the_scans_of_images(run):
+    fake = fake_with(*unscanned(A, B))
+    fake.start_foreign_task([A])
+    result = run(module, fake, {"state": "absent", "images": [A, B]})
+    assert result["changed"] is True
+    assert [ref["id"] for ref in result["images_stopped"]] == [A]
+    assert fake.params_of("ModifyAssetImageScanStop") == [{"Images": [A]}]
+    again = run(module, fake, {"state": "absent", "images": [A, B]})
+    assert again["changed"] is False and again["images_stopped"] == []
+
+
+def test_nothing_to_scan_follows_the_scan_of_the_images_when_waiting(run):
+    fake = fake_with(*unscanned(A))
+    fake.start_foreign_task([A], one_click=True)
+    result = run(module, fake, {"images": [A], "wait_sleep": 1})
+    assert result["changed"] is False and result["attached"] is True
+    assert result["task"]["id"] == "task-1" and result["task"]["status"] == "succeeded"
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_a_followed_scan_that_was_stopped_does_not_fail(run):
+    fake = fake_with(*unscanned(A, B))
+    fake.start_foreign_task([A], one_click=True)
+    original = fake.do_DescribeAssetImageScanStatus
+
+    def stopped_by_someone(params):
+        fake.tasks[0].state = "stopped"
+        return original(params)
+
+    fake.do_DescribeAssetImageScanStatus = stopped_by_someone
+    result = run(module, fake, {"all_images": True, "wait_sleep": 1})
+    assert "failed" not in result
+    assert result["attached"] is True and result["changed"] is False
+    assert result["task"]["status"] == "stopped"
+
+
+def test_cluster_scope_plans_the_images_of_the_cluster_hosts(run):
+    fake = FakeTcss(images=unscanned(A, B, C),
+                    hosts=[host_row("h1", "node-1", "10.0.0.1", cluster="cls-1"),
+                           host_row("h2", "node-2", "10.0.0.2", cluster="cls-2")],
+                    pairs=[(A, "h1"), (B, "h1"), (C, "h2")])
+    result = run(module, fake, {"all_images": True, "scan_scope": "cluster", "cluster_ids": ["cls-1"]},
+                 check_mode=True)
+    assert result["changed"] is True
+    assert [ref["id"] for ref in result["images_triggered"]] == [A, B]
+    assert fake.params_of("DescribeAssetImageHostList") == [{"Filters": [{"Name": "HostID", "Values": ["h1"]}]}]
+    started = run(module, fake, {"all_images": True, "scan_scope": "cluster", "cluster_ids": ["cls-1"],
+                                 "wait": False})
+    create = fake.params_of("CreateAssetImageScanTask")[0]
+    assert (create["ScanScope"], create["ClusterIDs"]) == (3, ["cls-1"]) and "Images" not in create
+    assert started["changed"] is True
+
+
+def test_refusals_that_never_end_are_bounded_by_wait_timeout(run, clock):
+    fake = fake_with(*unscanned(A, B), polls_to_finish=1)
+    fake.start_foreign_task([A], one_click=True)
+
+    def always_refused(params):
+        raise FakeApiError("FailedOperation.ErrAlreadyScanning", "An image scan is already running.")
+
+    def always_scanning(params):
+        return {"TaskID": "task-1", "LastScanTime": "2026-01-01 07:59:00", "Status": "SCANNING", "SubStatus": ""}
+
+    fake.do_CreateAssetImageScanTask = always_refused
+    fake.do_DescribeAssetImageScanTask = always_scanning
+    start = clock.now
+    result = run(module, fake, {"images": [B], "wait_timeout": 20, "wait_sleep": 2})
+    assert result["failed"] is True and "still refuses" in result["msg"]
+    assert clock.now - start <= 20 + 2
+    assert 3 <= fake.actions("CreateAssetImageScanTask") <= 13
