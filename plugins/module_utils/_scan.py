@@ -266,15 +266,24 @@ def epoch_ms_to_iso(value):
         "%Y-%m-%dT%H:%M:%SZ")
 
 
+#: TCSS writes ``YYYY-MM-DD HH:MM:SS`` times in China Standard Time.
+TCSS_UTC_OFFSET = datetime.timedelta(hours=8)
+
+
 def tcss_time_to_iso(value):
-    """ISO 8601 UTC text for a TCSS ``YYYY-MM-DD HH:MM:SS`` or ISO time (taken as UTC)."""
+    """ISO 8601 UTC text of a TCSS time: ``YYYY-MM-DD HH:MM:SS`` is China Standard Time
+    (UTC+8); an ISO time ending in ``Z`` (``CreateTime``) is UTC. ``None`` when empty or
+    unreadable."""
     if not value or str(value).startswith("0000"):
         return None
-    text = str(value).strip().replace("T", " ").rstrip("Z")
+    text = str(value).strip()
+    in_utc = text.endswith("Z") or "T" in text
     try:
-        parsed = datetime.datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S")
+        parsed = datetime.datetime.strptime(text.replace("T", " ").rstrip("Z")[:19], "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return None
+    if not in_utc:
+        parsed -= TCSS_UTC_OFFSET
     return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -13,8 +13,6 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
-import datetime
-
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
 # ---------------------------------------------------------------------------------------------
@@ -62,7 +60,6 @@ _LEVEL_WORDS = {"CRITICAL": "critical", "SERIOUS": "critical", "HIGH": "high", "
                 "MEDIUM": "medium", "LOW": "low", "HINT": "low"}
 
 #: TCSS ``YYYY-MM-DD HH:MM:SS`` times are China Standard Time, as in the console.
-TCSS_UTC_OFFSET = datetime.timedelta(hours=8)
 
 #: At most this many values in one ``ImageID``/``HostID`` filter of a listing call.
 FILTER_CHUNK = 100
@@ -228,20 +225,6 @@ def _text(value):
     return text or None
 
 
-def tcss_time_to_iso(value):
-    """ISO 8601 UTC text of a TCSS time: ``YYYY-MM-DD HH:MM:SS`` is China Standard Time
-    (UTC+8); an ISO time with ``Z`` (``CreateTime``) is UTC. ``None`` when empty or unreadable."""
-    if not value:
-        return None
-    text = str(value).strip()
-    local = not (text.endswith("Z") or "T" in text)
-    iso = _scan.tcss_time_to_iso(text)
-    if iso is None or not local:
-        return iso
-    parsed = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ") - TCSS_UTC_OFFSET
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def split_image_name(full_name):
     """``(name, version, digest)`` of ``repo[:tag][@digest]``.
 
@@ -305,7 +288,7 @@ def task_from_one_click(answer):
         "image_type": "local",
         "status": word,
         "progress": 100 if word == _scan.TASK_SUCCEEDED else None,
-        "begin_time": tcss_time_to_iso(answer.get("LastScanTime")),
+        "begin_time": _scan.tcss_time_to_iso(answer.get("LastScanTime")),
         "end_time": None,
         "remaining_minutes": None,
         "total": None,
@@ -390,7 +373,7 @@ def normalise_image(row):
         "registry": None,
         "scan_status": scan_status,
         "failure_reason": _failure_reason(row, scan_status),
-        "latest_scan_time": tcss_time_to_iso(row.get("ScanTime")),
+        "latest_scan_time": _scan.tcss_time_to_iso(row.get("ScanTime")),
         "severity": image_severity(scan_status, counts),
         "vulnerability_count": counts["vulnerabilities"],
         "counts": counts,
@@ -464,7 +447,7 @@ def normalise_host(row):
         "uuid": _text(row.get("Uuid")),
         "project": {"id": project.get("ProjectID"), "name": _text(project.get("ProjectName"))} if project else None,
         "defend_status": _text(row.get("DefendStatus")),
-        "last_online_time": tcss_time_to_iso(row.get("LastOnlineTime")),
+        "last_online_time": _scan.tcss_time_to_iso(row.get("LastOnlineTime")),
     })
     return host
 

@@ -110,7 +110,7 @@ def test_parse_duration_rejects(text):
 def test_time_conversions():
     assert _scan.epoch_ms_to_iso(0) is None
     assert _scan.epoch_ms_to_iso(1735787045000) == "2025-01-02T03:04:05Z"
-    assert _scan.tcss_time_to_iso("2025-01-02 03:04:05") == "2025-01-02T03:04:05Z"
+    assert _scan.tcss_time_to_iso("2025-01-02 11:04:05") == "2025-01-02T03:04:05Z"
     assert _scan.tcss_time_to_iso("0000-00-00 00:00:00") is None
     assert _scan.iso_to_epoch("2025-01-02T03:04:05Z") == 1735787045
 

@@ -25,7 +25,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_s
     ("yesterday", None),
 ])
 def test_tcss_time_to_iso(value, iso):
-    assert ts.tcss_time_to_iso(value) == iso
+    assert _scan.tcss_time_to_iso(value) == iso
 
 
 # -- names --------------------------------------------------------------------------------------
