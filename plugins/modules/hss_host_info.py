@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hss_host_info
+short_description: List the hosts Huawei Cloud HSS knows and the state of their agent
+version_added: 0.1.0
+description:
+  - Lists hosts with the HSS API ListHostStatus (C(GET /v5/{project_id}/host-management/hosts)), walking all pages.
+  - This API is not one of the image-scan APIs. It tells a host that is not enrolled in HSS, or whose agent is
+    offline or not installed, apart from a host that simply has no images.
+author:
+  - Cloudsec Contributors (@cloudsec)
+options:
+  host_name:
+    description: Only hosts whose name contains this text.
+    type: str
+  host_id:
+    description: Only the host with this HSS host ID.
+    type: str
+  private_ip:
+    description: Only the host with this private IP address.
+    type: str
+  agent_status:
+    description:
+      - Only hosts whose agent is in this state. V(installed) means online or offline, V(not_online) anything
+        but online.
+    type: str
+    choices: [installed, not_installed, online, offline, install_failed, installing, not_online]
+extends_documentation_fragment:
+  - cloudsec.image_scan.hss
+  - cloudsec.image_scan.connection
+  - cloudsec.image_scan.attributes
+  - cloudsec.image_scan.attributes.INFO_MODULE
+  - cloudsec.image_scan.attributes.ACTIONGROUP_HSS
+seealso:
+  - module: cloudsec.image_scan.hss_image_info
+  - module: cloudsec.image_scan.hss_local_image_scan
+  - name: ListHostStatus API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListHostStatus.html
+"""
+
+EXAMPLES = r"""
+- name: Every host HSS knows
+  cloudsec.image_scan.hss_host_info:
+  delegate_to: localhost
+  run_once: true
+  register: hss_hosts
+
+- name: Hosts whose agent is not online
+  cloudsec.image_scan.hss_host_info:
+    agent_status: not_online
+  delegate_to: localhost
+  run_once: true
+  register: unprotected
+
+- name: Is this host enrolled?
+  cloudsec.image_scan.hss_host_info:
+    private_ip: "{{ ansible_facts.default_ipv4.address }}"
+  delegate_to: localhost
+  register: me
+"""
+
+RETURN = r"""
+hosts:
+  description: The hosts, normalised; V([]) when there is none.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: HSS host ID.
+      type: str
+      sample: 20233fd6-ebfd-4daf-82bc-a5cbfa9837d7
+    name:
+      description: Host name.
+      type: str
+      sample: node-01
+    ip:
+      description: Private IP address, or V(null).
+      type: str
+      sample: 10.20.0.1
+    agent_id:
+      description: Agent ID, V(null) when no agent is installed.
+      type: str
+      sample: 1ff092470bfa9b982ff36f4b1a5c7073e9908e57bdc3943014d497bbb44dc2e5
+    agent_status:
+      description: Agent state in lower case, such as V(online), V(offline), V(not_installed), V(installing),
+        V(install_failed).
+      type: str
+      sample: online
+    os_type:
+      description: V(Linux) or V(Windows).
+      type: str
+      sample: Linux
+    protect_status:
+      description: Protection state, such as V(opened), V(closed), V(protection_exception).
+      type: str
+      sample: opened
+raw:
+  description: The ListHostStatus rows, as the API returned them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"host_id": "20233fd6-ebfd-4daf-82bc-a5cbfa9837d7", "host_name": "node-01", "agent_status": "online"}]
+error:
+  description: On an API failure, its details (C(error_code), C(error_msg), C(request_id), C(status), C(operation),
+    C(cloud), C(ambiguous)).
+  returned: on API failure
+  type: dict
+  sample: {error_code: APIGW.0301, error_msg: Incorrect IAM authentication information, request_id: 0a1b2c,
+           status: 401, operation: ListHostStatus, cloud: hss, ambiguous: false}
+"""
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule
+
+
+def argument_spec():
+    return dict(
+        host_name=dict(type="str"),
+        host_id=dict(type="str"),
+        private_ip=dict(type="str"),
+        agent_status=dict(type="str", choices=list(hs.AGENT_STATUSES)),
+    )
+
+
+def main():
+    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    try:
+        rows = hs.walk(module.client, "list_host_status", host_name=p["host_name"], host_id=p["host_id"],
+                       private_ip=p["private_ip"], agent_status=p["agent_status"])
+    except ApiError as exc:
+        module.fail_api_error(exc, changed=False, hosts=[], raw=[])
+    module.exit_json(changed=False, hosts=[hs.normalise_host(row) for row in rows], raw=rows)
+
+
+if __name__ == "__main__":
+    main()

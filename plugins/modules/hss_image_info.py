@@ -1,0 +1,352 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: hss_image_info
+short_description: Read the scan results of Huawei Cloud HSS container images
+version_added: 0.1.0
+description:
+  - Lists local images (HSS API ListImageLocal, one row per image and host) or registry images (ListRegistryImages)
+    with their scan status, severity and counts, walking all pages.
+  - With O(vulnerabilities=true), adds the vulnerabilities of each image (ListImageVulnerabilities) as
+    RV(images[].findings) and RV(images[].severity_counts). Only images with at least one vulnerability are
+    asked for them, and a local image held by several hosts is asked once.
+author:
+  - Cloudsec Contributors (@cloudsec)
+options:
+  image_type:
+    description: V(local) for the images on hosts, V(registry) for the images in registries.
+    type: str
+    choices: [local, registry]
+    default: local
+  image_ids:
+    description: Keep only the images with these image IDs (RV(images[].id)); applied after listing.
+    type: list
+    elements: str
+  image_name:
+    description: Only images whose name contains this text.
+    type: str
+  image_version:
+    description: Only images of this version (for local images, applied only together with O(image_name)).
+    type: str
+  scan_status:
+    description: Only images in this scan state.
+    type: str
+    choices: [unscan, success, scanning, failed, waiting_for_scan]
+  has_vul:
+    description: Only images with (V(true)) or without (V(false)) vulnerabilities.
+    type: bool
+  host_name:
+    description: Local images only. Only the images on the host of this name (exact match).
+    type: str
+  host_id:
+    description: Local images only. Only the images on the host with this HSS host ID.
+    type: str
+  host_ip:
+    description: Local images only. Only the images on the host with this private IP address.
+    type: str
+  local_image_type:
+    description: Local images only. V(swr_image) for images pulled from SWR, V(other_image) for the others.
+    type: str
+    choices: [swr_image, other_image]
+  namespace:
+    description: Registry images only. Only images of this namespace.
+    type: str
+  registry_name:
+    description: Registry images only. Only images of this registry.
+    type: str
+  registry_image_type:
+    description: Registry images only. Only images of this kind (C(image_type) of ListRegistryImages).
+    type: str
+    choices: [private_image, shared_image, instance_image, harbor, jfrog]
+  latest_version:
+    description: Registry images only. Only the latest version of each image.
+    type: bool
+  vulnerabilities:
+    description:
+      - Add the vulnerabilities of each image with at least one (ListImageVulnerabilities).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - cloudsec.image_scan.hss
+  - cloudsec.image_scan.connection
+  - cloudsec.image_scan.attributes
+  - cloudsec.image_scan.attributes.INFO_MODULE
+  - cloudsec.image_scan.attributes.ACTIONGROUP_HSS
+notes:
+  - ListImageVulnerabilities gives no fixed version. RV(images[].findings[].fixed_version) is read from the
+    solution text (for example C(Upgrade openssl to 3.0.8-r0 or later.)) and is V(null) when the text names none.
+    RV(images[].findings[].fixable) is true when a fixed version is known, or when there is a solution text
+    that does not say that no fix exists.
+  - The severity of a vulnerability comes from its repair necessity (C(immediate_repair) is V(high),
+    C(delay_repair) V(medium), C(not_needed_repair) V(low)); HSS has no critical level.
+seealso:
+  - module: cloudsec.image_scan.hss_local_image_scan
+  - module: cloudsec.image_scan.hss_image_scan
+  - module: cloudsec.image_scan.hss_host_info
+  - name: ListImageLocal API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListImageLocal.html
+  - name: ListRegistryImages API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListRegistryImages.html
+  - name: ListImageVulnerabilities API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListImageVulnerabilities.html
+"""
+
+EXAMPLES = r"""
+- name: The local images of one host with their vulnerabilities
+  cloudsec.image_scan.hss_image_info:
+    host_name: node-01
+    vulnerabilities: true
+  delegate_to: localhost
+  register: node_images
+
+- name: Registry images of the namespace shop that have vulnerabilities
+  cloudsec.image_scan.hss_image_info:
+    image_type: registry
+    namespace: shop
+    has_vul: true
+  delegate_to: localhost
+  register: shop_images
+
+- name: Every local image, once for the whole play
+  cloudsec.image_scan.hss_image_info:
+  delegate_to: localhost
+  run_once: true
+  register: fleet_images
+"""
+
+RETURN = r"""
+images:
+  description: The images, normalised; V([]) when there is none.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Image name (for registry images without the namespace).
+      type: str
+      sample: nginx
+    version:
+      description: Image version (tag).
+      type: str
+      sample: "1.25"
+    id:
+      description: Image ID.
+      type: str
+      sample: 3ae8cd28-39cb-4764-8196-013aa3a56bab
+    digest:
+      description: Image digest.
+      type: str
+      sample: "sha256:79430374b41bbb57fbd277784428f6eb26af6e4f82a1ba72f208fb0069c8994c"
+    host:
+      description: Local images, the host of this row (C(id), C(name), C(ip); C(ip) is V(null) when HSS does not
+        say); V(null) for registry images.
+      type: dict
+      sample: {id: 20233fd6-ebfd-4daf-82bc-a5cbfa9837d7, name: node-01, ip: null}
+    hosts:
+      description: The same host in a list (V([]) for registry images), as for the other cloud.
+      type: list
+      elements: dict
+      sample: [{id: 20233fd6-ebfd-4daf-82bc-a5cbfa9837d7, name: node-01, ip: null}]
+    image_type:
+      description: V(local) or V(registry).
+      type: str
+      sample: local
+    registry:
+      description:
+        - Registry images, C(record_id) (the record ID that O(cloudsec.image_scan.hss_image_scan#module:images[].id)
+          expects), C(registry_id), C(registry_name), C(registry_type), C(namespace), C(image_type) and
+          C(instance_id); V(null) for local images.
+      type: dict
+      sample: {record_id: 1001, registry_id: reg-f1698165c2a1, registry_name: swr-cn-north-4, registry_type: SwrPrivate,
+               namespace: shop, image_type: private_image, instance_id: null}
+    scan_status:
+      description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(download_failed),
+        V(image_oversized).
+      type: str
+      sample: success
+    failure_reason:
+      description: Why the last scan failed, or V(null).
+      type: str
+      sample: null
+    latest_scan_time:
+      description: End of the last scan, ISO 8601 UTC, or V(null).
+      type: str
+      sample: "2025-01-02T03:04:05Z"
+    severity:
+      description: V(high), V(medium), V(low), V(none) (no risk found) or V(unknown) (not scanned).
+      type: str
+      sample: high
+    vulnerability_count:
+      description: Number of vulnerabilities.
+      type: int
+      sample: 9
+    counts:
+      description: C(vulnerabilities), C(unsafe_settings), C(malicious_files); local images also C(components),
+        C(containers) and C(hosts).
+      type: dict
+      sample: {vulnerabilities: 9, unsafe_settings: 1, malicious_files: 0, components: 142, containers: 2, hosts: 11}
+    findings:
+      description: With O(vulnerabilities=true), the vulnerabilities (V([]) for an image without any).
+      returned: when O(vulnerabilities=true)
+      type: list
+      elements: dict
+      contains:
+        id:
+          description: Vulnerability ID.
+          type: str
+          sample: CVE-2023-44487
+        severity:
+          description: V(high), V(medium) or V(low), from the repair necessity.
+          type: str
+          sample: high
+        package:
+          description: The affected package or application.
+          type: str
+          sample: libnghttp2-14
+        version:
+          description: Its installed version.
+          type: str
+          sample: 1.52.0-1
+        fixed_version:
+          description: The version that fixes it, read from the solution text, or V(null).
+          type: str
+          sample: 1.52.0-1+deb12u1
+        fixable:
+          description: Whether a fix is known.
+          type: bool
+          sample: true
+        description:
+          description: Description of the vulnerability.
+          type: str
+          sample: HTTP/2 rapid reset can cause a denial of service.
+        url:
+          description: Reference URL.
+          type: str
+          sample: https://nvd.nist.gov/vuln/detail/CVE-2023-44487
+    severity_counts:
+      description: With O(vulnerabilities=true), the number of findings per severity.
+      returned: when O(vulnerabilities=true)
+      type: dict
+      sample: {critical: 0, high: 4, medium: 3, low: 2, unknown: 0}
+raw:
+  description: The API answers.
+  returned: always
+  type: dict
+  contains:
+    images:
+      description: The ListImageLocal or ListRegistryImages rows of the returned images.
+      type: list
+      elements: dict
+      sample: []
+    vulnerabilities:
+      description: With O(vulnerabilities=true), the ListImageVulnerabilities rows per image ID.
+      type: dict
+      sample: {}
+error:
+  description: On an API failure, its details (C(error_code), C(error_msg), C(request_id), C(status), C(operation),
+    C(cloud), C(ambiguous)).
+  returned: on API failure
+  type: dict
+  sample: {error_code: APIGW.0301, error_msg: Incorrect IAM authentication information, request_id: 0a1b2c,
+           status: 401, operation: ListImageLocal, cloud: hss, ambiguous: false}
+"""
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule
+
+LOCAL_ONLY = ("host_name", "host_id", "host_ip", "local_image_type")
+REGISTRY_ONLY = ("namespace", "registry_name", "registry_image_type", "latest_version")
+
+
+def argument_spec():
+    return dict(
+        image_type=dict(type="str", default="local", choices=["local", "registry"]),
+        image_ids=dict(type="list", elements="str"),
+        image_name=dict(type="str"),
+        image_version=dict(type="str"),
+        scan_status=dict(type="str", choices=list(hs.LIST_SCAN_STATUSES)),
+        has_vul=dict(type="bool"),
+        host_name=dict(type="str"),
+        host_id=dict(type="str"),
+        host_ip=dict(type="str"),
+        local_image_type=dict(type="str", choices=list(hs.LOCAL_IMAGE_TYPES)),
+        namespace=dict(type="str"),
+        registry_name=dict(type="str"),
+        registry_image_type=dict(type="str", choices=list(hs.REGISTRY_IMAGE_TYPES)),
+        latest_version=dict(type="bool"),
+        vulnerabilities=dict(type="bool", default=False),
+    )
+
+
+def build_query(params):
+    """``(list method, filters)`` of the options; ``ValueError`` for an option of the other image type."""
+    image_type = params["image_type"]
+    other = REGISTRY_ONLY if image_type == "local" else LOCAL_ONLY
+    wrong = [name for name in other if params[name] is not None]
+    if wrong:
+        raise ValueError("%s appl%s only to image_type=%s" % (
+            ", ".join(wrong), "ies" if len(wrong) == 1 else "y", "registry" if image_type == "local" else "local"))
+    query = dict(image_name=params["image_name"], image_version=params["image_version"],
+                 scan_status=params["scan_status"], has_vul=params["has_vul"])
+    if image_type == "local":
+        query.update(host_name=params["host_name"], host_id=params["host_id"], host_ip=params["host_ip"],
+                     local_image_type=params["local_image_type"])
+        return "list_image_local", query
+    query.update(namespace=params["namespace"], registry_name=params["registry_name"],
+                 image_type=params["registry_image_type"], latest_version=params["latest_version"])
+    return "list_registry_images", query
+
+
+def vulnerability_query(row, image_type):
+    """The ListImageVulnerabilities query that names the image of an H5/H6 row."""
+    if image_type == "local":
+        return dict(image_type="local_image", image_name=row.get("image_name"), tag_name=row.get("image_version"))
+    return dict(image_type=row.get("image_type"), namespace=row.get("namespace"), image_name=row.get("image_name"),
+                tag_name=row.get("image_version"), instance_id=row.get("instance_id") or None)
+
+
+def main():
+    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    p = module.params
+    try:
+        method, query = build_query(p)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    image_type = p["image_type"]
+    result = dict(changed=False, images=[], raw=dict(images=[]))
+    try:
+        rows = hs.walk(module.client, method, **query)
+        if p["host_name"]:
+            rows = [row for row in rows if row.get("host_name") == p["host_name"]]
+        if p["image_ids"] is not None:
+            wanted = set(p["image_ids"])
+            rows = [row for row in rows if row.get("image_id") in wanted]
+        images = [hs.normalise_image(row, image_type) for row in rows]
+        result["raw"]["images"] = rows
+        if p["vulnerabilities"]:
+            raw_vulns = {}
+            result["raw"]["vulnerabilities"] = raw_vulns
+            for row, image in zip(rows, images):
+                if image["vulnerability_count"] > 0 and image["id"] not in raw_vulns:
+                    raw_vulns[image["id"]] = hs.walk(module.client, "list_image_vulnerabilities",
+                                                     image_id=image["id"], **vulnerability_query(row, image_type))
+                image["findings"] = [hs.normalise_finding(vuln) for vuln in raw_vulns.get(image["id"], [])]
+                image["severity_counts"] = _scan.severity_counts(image["findings"])
+        result["images"] = images
+    except ApiError as exc:
+        module.fail_api_error(exc, **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

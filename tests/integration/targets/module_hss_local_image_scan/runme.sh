@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# hss_local_image_scan against the emulator: by host, by image id in batches, idempotence,
+# check mode, bad input, injected faults, and a wait time-out that a second run resumes.
+set -eux
+
+source ../setup_emulator/files/emulator.sh
+export ANSIBLE_CALLBACK_RESULT_FORMAT=json
+
+start_emulator --scan-seconds 1
+ansible-playbook -i inventory main.yml "$@"
+ansible-playbook -i inventory faults.yml "$@"
+
+stop_emulator
+start_emulator --scan-seconds 60
+ansible-playbook -i inventory slow.yml "$@"

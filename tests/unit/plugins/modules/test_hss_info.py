@@ -1,0 +1,249 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""hss_image_info, hss_image_scan_task_info and hss_host_info: the filters each option sends,
+pagination, normalised returns, and that H8 is asked only for images with vulnerabilities."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cloudsec.image_scan.plugins.modules import hss_host_info, hss_image_info, hss_image_scan_task_info
+
+from hss_fakes import NOW_MS, install, lister, local_row, registry_row, run_module, task_row
+
+H8 = "ListImageVulnerabilities"
+
+
+@pytest.fixture
+def hss(monkeypatch):
+    return install(monkeypatch)
+
+
+def vuln(vul_id, necessity="immediate_repair", solution="Upgrade libc6 to 2.36-9+deb12u7 or later."):
+    return {"vul_id": vul_id, "repair_necessity": necessity, "description": "d " + vul_id, "position": "",
+            "app_name": "libc6", "version": "2.36-9", "solution": solution, "url": "https://nvd/" + vul_id}
+
+
+# -- hss_image_info --------------------------------------------------------------------------------------
+
+
+def test_local_images_with_every_local_filter(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageLocal", lister([]))
+    result = run_module(hss_image_info.main, {
+        "image_name": "nginx", "image_version": "1.25", "scan_status": "waiting_for_scan", "has_vul": True,
+        "host_name": "node-01", "host_id": "h1", "host_ip": "10.0.0.1", "local_image_type": "other_image"}, capsys)
+    assert result == dict(result, changed=False, images=[])
+    assert result["raw"] == {"images": []}
+    query = fake.of("ListImageLocal")[0].query
+    assert query == {"image_name": "nginx", "image_version": "1.25", "scan_status": "waiting_for_scan",
+                     "has_vul": "true", "host_name": "node-01", "host_id": "h1", "host_ip": "10.0.0.1",
+                     "local_image_type": "other_image", "offset": "0", "limit": "200"}
+
+
+def test_registry_images_with_every_registry_filter(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    result = run_module(hss_image_info.main, {
+        "image_type": "registry", "namespace": "shop", "registry_name": "swr-1", "registry_image_type": "harbor",
+        "latest_version": True, "image_name": "cart"}, capsys)
+    query = fake.of("ListRegistryImages")[0].query
+    assert query == {"namespace": "shop", "registry_name": "swr-1", "image_type": "harbor",
+                     "latest_version": "true", "image_name": "cart", "offset": "0", "limit": "200"}
+    image = result["images"][0]
+    assert image["registry"] == {"record_id": 1001, "registry_id": "reg-1", "registry_name": "swr-1",
+                                 "registry_type": "SwrPrivate", "namespace": "shop", "image_type": "private_image",
+                                 "instance_id": None}
+    assert image["host"] is None and image["hosts"] == [] and image["image_type"] == "registry"
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"image_type": "registry", "host_name": "node-01"}, ["host_name", "image_type=local"]),
+    ({"namespace": "shop", "latest_version": True}, ["namespace, latest_version", "image_type=registry"]),
+    ({"scan_status": "waiting"}, ["scan_status", "waiting_for_scan"]),
+    ({"image_type": "swr"}, ["image_type", "local, registry"]),
+])
+def test_image_info_bad_input_sends_nothing(hss, capsys, args, words):
+    fake, dummy = hss
+    result = run_module(hss_image_info.main, args, capsys)
+    assert result["failed"] is True
+    for word in words:
+        assert word in result["msg"]
+    assert fake.calls == []
+
+
+def test_all_pages_are_walked(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-%03d" % i, host="node-%03d" % i) for i in range(450)]
+    fake.on("ListImageLocal", lister(rows))
+    result = run_module(hss_image_info.main, {}, capsys)
+    assert len(result["images"]) == 450
+    assert [call.query["offset"] for call in fake.of("ListImageLocal")] == ["0", "200", "400"]
+
+
+def test_image_ids_and_exact_host_name_are_applied_on_the_rows(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", host="node-1"), local_row("li-2", host="node-1"), local_row("li-1", host="node-10")]
+    fake.on("ListImageLocal", lister(rows))
+    result = run_module(hss_image_info.main, {"host_name": "node-1", "image_ids": ["li-1", "li-9"]}, capsys)
+    assert [(image["id"], image["host"]["name"]) for image in result["images"]] == [("li-1", "node-1")]
+    assert result["raw"]["images"] == [rows[0]]
+
+
+def test_local_image_normalised(hss, capsys):
+    fake, dummy = hss
+    row = local_row("li-1", status="success", scan_ms=NOW_MS, vul_num=3, severity="Medium")
+    fake.on("ListImageLocal", lister([row]))
+    image = run_module(hss_image_info.main, {}, capsys)["images"][0]
+    assert image == {
+        "name": "nginx", "version": "1.25", "id": "li-1", "digest": "sha256:d-li-1",
+        "host": {"id": "hid-node-01", "name": "node-01", "ip": None},
+        "hosts": [{"id": "hid-node-01", "name": "node-01", "ip": None}],
+        "image_type": "local", "registry": None, "scan_status": "success", "failure_reason": None,
+        "latest_scan_time": "2026-01-01T00:00:00Z", "severity": "medium", "vulnerability_count": 3,
+        "counts": {"vulnerabilities": 3, "unsafe_settings": 0, "malicious_files": 0, "components": 3,
+                   "containers": 0, "hosts": 1},
+    }
+
+
+def test_vulnerabilities_are_asked_only_for_images_that_have_some_and_once_per_image(hss, capsys):
+    fake, dummy = hss
+    rows = [
+        local_row("li-1", host="a", status="success", scan_ms=NOW_MS, vul_num=2, severity="High"),
+        local_row("li-1", host="b", status="success", scan_ms=NOW_MS, vul_num=2, severity="High"),
+        local_row("li-2", name="busybox", status="success", scan_ms=NOW_MS, vul_num=0, severity="Security"),
+        local_row("li-3", name="redis", status="unscan"),
+    ]
+    fake.on("ListImageLocal", lister(rows))
+    vulns = [vuln("CVE-1"), vuln("CVE-2", "not_needed_repair", "No fixed version is available yet.")]
+    fake.on(H8, lambda call: {"total_num": 2, "data_list": vulns})
+    result = run_module(hss_image_info.main, {"vulnerabilities": True}, capsys)
+    h8 = fake.of(H8)
+    assert len(h8) == 1
+    assert h8[0].params["image_id"] == "li-1"
+    assert h8[0].query == {"image_type": "local_image", "image_name": "nginx", "tag_name": "1.25",
+                           "offset": "0", "limit": "200"}
+    first, second, clean, unscanned = result["images"]
+    assert first["findings"] == second["findings"]
+    assert first["findings"][0] == {"id": "CVE-1", "severity": "high", "package": "libc6", "version": "2.36-9",
+                                    "fixed_version": "2.36-9+deb12u7", "fixable": True, "description": "d CVE-1",
+                                    "url": "https://nvd/CVE-1"}
+    assert first["findings"][1]["fixable"] is False and first["findings"][1]["fixed_version"] is None
+    assert first["severity_counts"] == {"critical": 0, "high": 1, "medium": 0, "low": 1, "unknown": 0}
+    assert clean["findings"] == [] and clean["severity_counts"]["high"] == 0 and clean["severity"] == "none"
+    assert unscanned["findings"] == [] and unscanned["severity"] == "unknown"
+    assert list(result["raw"]["vulnerabilities"]) == ["li-1"]
+
+
+def test_registry_vulnerabilities_name_the_image(hss, capsys):
+    fake, dummy = hss
+    row = dict(registry_row(status="success", scan_ms=NOW_MS, vul_num=1, severity="Low"), instance_id="ins-1")
+    fake.on("ListRegistryImages", lister([row]))
+    fake.on(H8, {"total_num": 1, "data_list": [vuln("CVE-3", "delay_repair")]})
+    result = run_module(hss_image_info.main, {"image_type": "registry", "vulnerabilities": True}, capsys)
+    assert fake.of(H8)[0].query == {"image_type": "private_image", "namespace": "shop", "image_name": "cart",
+                                    "tag_name": "2.3.1", "instance_id": "ins-1", "offset": "0", "limit": "200"}
+    assert result["images"][0]["findings"][0]["severity"] == "medium"
+
+
+def test_findings_are_absent_without_vulnerabilities(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageLocal", lister([local_row(vul_num=4, status="success", scan_ms=NOW_MS)]))
+    result = run_module(hss_image_info.main, {}, capsys)
+    assert "findings" not in result["images"][0] and fake.ops(H8) == 0
+
+
+def test_image_info_api_error(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageLocal", (401, {"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication"}))
+    result = run_module(hss_image_info.main, {}, capsys)
+    assert result["failed"] is True and "APIGW.0301" in result["msg"] and result["images"] == []
+
+
+# -- hss_image_scan_task_info ------------------------------------------------------------------------
+
+
+def test_task_info_sends_every_filter(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageScanTask", {"total_num": 0, "data_list": []})
+    result = run_module(hss_image_scan_task_info.main, {
+        "task_id": "t-1", "task_name": "manual", "image_type": "local", "type": "image_scan", "task_type": "manual",
+        "task_status": "finished", "scan_scope": ["vulnerability"], "create_time": 1, "end_time": 2}, capsys)
+    assert result["tasks"] == [] and result["raw"] == [] and result["changed"] is False
+    assert fake.of("ListImageScanTask")[0].query == {
+        "task_id": "t-1", "task_name": "manual", "global_image_type": "local", "type": "image_scan",
+        "task_type": "manual", "task_status": "finished", "scan_scope": str(0x000F0000), "create_time": "1",
+        "end_time": "2", "offset": "0", "limit": "200"}
+
+
+def test_task_info_walks_pages_and_stops_at_max_results(hss, capsys):
+    fake, dummy = hss
+    rows = [task_row("t-%d" % i, status=i % 100) for i in range(250)]
+    fake.on("ListImageScanTask", lister(rows))
+    result = run_module(hss_image_scan_task_info.main, {}, capsys)
+    assert len(result["tasks"]) == 250 and fake.ops("ListImageScanTask") == 2
+    assert fake.of("ListImageScanTask")[0].query["type"] == "image_scan"
+    result = run_module(hss_image_scan_task_info.main, {"max_results": 5}, capsys)
+    assert [task["id"] for task in result["tasks"]] == ["t-0", "t-1", "t-2", "t-3", "t-4"]
+    assert len(result["raw"]) == 5
+    assert result["tasks"][1]["status"] == "running" and result["tasks"][1]["progress"] == 1
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"create_time": -1}, ["create_time"]),
+    ({"max_results": 0}, ["max_results"]),
+    ({"task_status": "running"}, ["task_status", "scanning, finished"]),
+    ({"scan_scope": ["everything"]}, ["scan_scope"]),
+    ({"task_name": "x" * 257}, ["task_name"]),
+])
+def test_task_info_bad_input_sends_nothing(hss, capsys, args, words):
+    fake, dummy = hss
+    result = run_module(hss_image_scan_task_info.main, args, capsys)
+    assert result["failed"] is True
+    for word in words:
+        assert word in result["msg"]
+    assert fake.calls == []
+
+
+# -- hss_host_info ---------------------------------------------------------------------------------------
+
+
+def host(name, status, agent=True):
+    row = {"host_name": name, "host_id": "hid-" + name, "private_ip": "10.0.0.%d" % len(name), "public_ip": "",
+           "os_type": "Linux", "agent_status": status, "protect_status": "opened" if status == "online" else "closed"}
+    if agent:
+        row["agent_id"] = "agent-" + name
+    return row
+
+
+def test_host_info_filters_and_normalises(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListHostStatus", lister([host("a", "online"), host("bb", "NOT_INSTALLED", agent=False)]))
+    result = run_module(hss_host_info.main, {"host_name": "a", "host_id": "h", "private_ip": "10.0.0.1",
+                                             "agent_status": "online"}, capsys)
+    assert fake.of("ListHostStatus")[0].query == {
+        "host_name": "a", "host_id": "h", "private_ip": "10.0.0.1", "agent_status": "online", "offset": "0",
+        "limit": "200"}
+    assert result["hosts"] == [
+        {"id": "hid-a", "name": "a", "ip": "10.0.0.1", "agent_id": "agent-a", "agent_status": "online",
+         "os_type": "Linux", "protect_status": "opened"},
+        {"id": "hid-bb", "name": "bb", "ip": "10.0.0.2", "agent_id": None, "agent_status": "not_installed",
+         "os_type": "Linux", "protect_status": "closed"},
+    ]
+    assert len(result["raw"]) == 2 and result["changed"] is False
+
+
+def test_host_info_empty_and_check_mode(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListHostStatus", lister([]))
+    result = run_module(hss_host_info.main, {}, capsys, check_mode=True)
+    assert result["hosts"] == [] and result["raw"] == [] and result["changed"] is False
+
+
+def test_host_info_bad_agent_status_sends_nothing(hss, capsys):
+    fake, dummy = hss
+    result = run_module(hss_host_info.main, {"agent_status": "up"}, capsys)
+    assert result["failed"] is True and "agent_status" in result["msg"] and "not_installed" in result["msg"]
+    assert fake.calls == []

@@ -1,0 +1,329 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""hss_local_image_scan: targets, plan, batches, ambiguous failures, waiting through the
+per-image status, and input checks that send nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cloudsec.image_scan.plugins.modules import hss_local_image_scan
+
+from hss_fakes import NOW_MS, install, lister, local_row, run_module
+
+H3 = "BatchScanLocalImage"
+H5 = "ListImageLocal"
+
+
+@pytest.fixture
+def hss(monkeypatch):
+    return install(monkeypatch)
+
+
+def run(args, capsys, **kwargs):
+    return run_module(hss_local_image_scan.main, args, capsys, **kwargs)
+
+
+class Fleet(object):
+    """Local image rows whose status follows H3: waiting after the trigger, then scanning,
+    then success after ``polls`` listings of in-progress images."""
+
+    def __init__(self, fake, rows, polls=2):
+        self.fake = fake
+        self.rows = rows
+        self.polls = polls
+        self.busy_listings = 0
+        fake.on(H3, self.trigger)
+        fake.on(H5, self.listing)
+
+    def trigger(self, call):
+        ids = [item["image_id"] for item in call.body.get("image_info_list", [])]
+        for row in self.rows:
+            if call.body.get("operate_all") or row["image_id"] in ids:
+                if row["scan_status"] not in ("waiting", "scanning"):
+                    row["scan_status"] = "waiting"
+        return {}
+
+    def listing(self, call):
+        if call.query.get("scan_status") in ("waiting_for_scan", "scanning"):
+            self.busy_listings += 1
+            if self.busy_listings > 2 * self.polls:
+                for row in self.rows:
+                    if row["scan_status"] in ("waiting", "scanning"):
+                        row.update(scan_status="success", latest_scan_time=NOW_MS + 5000, vul_num=1,
+                                   severity_level="Low")
+            elif self.busy_listings > self.polls:
+                for row in self.rows:
+                    if row["scan_status"] == "waiting":
+                        row["scan_status"] = "scanning"
+        return lister(self.rows, ["host_name", "image_name", "image_version", "scan_status"])(call)
+
+
+# -- input checks -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, words", [
+    ({"images": [{"image_name": "nginx"}]}, ["images[0]", "image_id, image_digest, or image_name and image_version"]),
+    ({"images": [{"image_version": "1.25"}]}, ["images[0]", "image_name and image_version"]),
+    ({"images": [{"image_id": "a", "tag": "x"}]}, ["images[0]", "tag", "image_digest"]),
+    ({"images": [{"image_name": "nginx", "image_version": 1.25}]}, ["images[0].image_version", "string"]),
+    ({"images": [""]}, ["images[0]", "empty"]),
+    ({"images": [42]}, ["images[0]", "image id or a dictionary"]),
+    ({"images": ["a"], "batch_size": 0}, ["batch_size", "1 or more"]),
+    ({"all_images": True, "query": {"host_name": "x"}}, ["query", "host_name", "image_name"]),
+    ({"all_images": True, "query": {"scan_status": "waiting"}}, ["query.scan_status", "unscan"]),
+    ({}, ["images", "all_images", "host_name"]),
+    ({"images": ["a"], "all_images": True}, ["mutually exclusive"]),
+    ({"images": ["a"], "query": {"image_name": "x"}}, ["query", "all_images=true", "host"]),
+    ({"images": ["a"], "max_age": "1 fortnight"}, ["max_age"]),
+    ({"images": ["a"], "wait_sleep": 0}, ["wait_sleep"]),
+])
+def test_bad_input_fails_before_any_request(hss, capsys, args, words):
+    fake, dummy = hss
+    result = run(args, capsys)
+    assert result["failed"] is True
+    for word in words:
+        assert word in result["msg"], result["msg"]
+    assert fake.calls == []
+
+
+def test_missing_credentials_fail_before_any_request(hss, capsys):
+    fake, dummy = hss
+    result = run({"images": ["a"], "access_key": "AK", "project_id": "p", "region": "cn-north-4"}, capsys,
+                 with_credentials=False)
+    assert result["failed"] is True and "secret_key" in result["msg"]
+    assert fake.calls == []
+
+
+# -- triggering and waiting ---------------------------------------------------------------------------
+
+
+def test_image_ids_are_sent_in_batches_then_waited_for_together(hss, capsys):
+    fake, clock = hss
+    rows = [local_row("li-%d" % i, name="app%d" % i, host="node-0%d" % (i % 2)) for i in range(5)]
+    fleet = Fleet(fake, rows)
+    result = run({"images": ["li-0", "li-1", {"image_id": "li-2"}, "li-3", "li-4"], "batch_size": 2,
+                  "wait_sleep": 1}, capsys)
+    assert result["changed"] is True, result
+    bodies = [call.body for call in fake.of(H3)]
+    assert bodies == [
+        {"operate_all": False, "image_info_list": [{"image_id": "li-0"}, {"image_id": "li-1"}]},
+        {"operate_all": False, "image_info_list": [{"image_id": "li-2"}, {"image_id": "li-3"}]},
+        {"operate_all": False, "image_info_list": [{"image_id": "li-4"}]},
+    ]
+    # every batch is sent before the first poll
+    last_trigger = max(i for i, call in enumerate(fake.calls) if call.op == H3)
+    first_poll = min(i for i, call in enumerate(fake.calls) if "scan_status" in call.query)
+    assert last_trigger < first_poll
+    # polls list only images in progress, in both words
+    busy = [call.query.get("scan_status") for call in fake.of(H5)[1:-1]]
+    assert set(busy) == {"waiting_for_scan", "scanning"}
+    assert fake.of(H3)[0].headers["region"] == "cn-north-4"
+    # the final state of every targeted image
+    assert [image["scan_status"] for image in result["images"]] == ["success"] * 5
+    assert [image["id"] for image in result["images"]] == ["li-%d" % i for i in range(5)]
+    assert result["images"][0]["host"] == {"id": "hid-node-00", "name": "node-00", "ip": None}
+    assert result["images"][0]["severity"] == "low" and result["images"][0]["counts"]["vulnerabilities"] == 1
+    assert result["raw"]["images"][0]["scan_status"] == "success"
+    assert len(result["images_triggered"]) == 5 and result["images_skipped"] == []
+    assert fleet.busy_listings >= 5
+    assert all(s >= 1 for s in clock.sleeps)
+
+
+def test_host_name_targets_the_images_on_that_host_only(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", host="node-1"), local_row("li-2", host="node-10"), local_row("li-3", host="node-1")]
+    fake.on(H5, lister(rows))  # the API matches host names fuzzily: no filtering here
+    fake.on(H3, {})
+    result = run({"host_name": "node-1", "wait": False}, capsys)
+    assert fake.of(H5)[0].query["host_name"] == "node-1"
+    assert fake.of(H3)[0].body["image_info_list"] == [{"image_id": "li-1"}, {"image_id": "li-3"}]
+    assert [image["id"] for image in result["images"]] == ["li-1", "li-3"]
+
+
+def test_host_with_query_maps_the_filters(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([]))
+    result = run({"host_id": "hid-9", "host_ip": "10.0.0.9",
+                  "query": {"image_name": "nginx", "local_image_type": "swr_image"}}, capsys)
+    query = fake.of(H5)[0].query
+    assert query["host_id"] == "hid-9" and query["host_ip"] == "10.0.0.9"
+    assert query["image_name"] == "nginx" and query["local_image_type"] == "swr_image"
+    assert result["changed"] is False and result["images"] == []
+
+
+def test_images_by_name_are_listed_with_a_filter_each(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1", name="redis", version="7.2")], ["image_name", "image_version"]))
+    run({"images": [{"image_name": "redis", "image_version": "7.2"}]}, capsys, check_mode=True)
+    query = fake.of(H5)[0].query
+    assert query["image_name"] == "redis" and query["image_version"] == "7.2"
+
+
+def test_image_by_digest_is_matched_on_the_rows(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1"), local_row("li-2")]))
+    result = run({"images": [{"image_digest": "sha256:d-li-2"}]}, capsys, check_mode=True)
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-2"]
+
+
+def test_plan_skips_busy_recent_and_oversized_images(hss, capsys):
+    fake, dummy = hss
+    rows = [
+        local_row("li-1", status="scanning"),
+        local_row("li-2", status="success", scan_ms=NOW_MS - 600000),
+        local_row("li-3", status="failed", scan_ms=NOW_MS - 600000, failed="huge_image"),
+        local_row("li-4", status="success", scan_ms=NOW_MS - 3 * 86400000),
+    ]
+    fake.on(H5, lister(rows))
+    fake.on(H3, {})
+    result = run({"images": ["li-1", "li-2", "li-3", "li-4"], "max_age": "1d", "wait": False}, capsys)
+    skipped = {ref["id"]: ref["reason"] for ref in result["images_skipped"]}
+    assert "already scanning" in skipped["li-1"]
+    assert "within max_age" in skipped["li-2"]
+    assert "image_oversized" in skipped["li-3"]
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-4"]
+    assert fake.of(H3)[0].body["image_info_list"] == [{"image_id": "li-4"}]
+    # the oversized image is reported as such
+    assert [image["scan_status"] for image in result["images"]][2] == "image_oversized"
+
+
+def test_nothing_to_scan_changes_nothing(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1", status="failed", scan_ms=NOW_MS - 60000, failed="huge_image")]))
+    result = run({"images": ["li-1"]}, capsys)
+    assert result["changed"] is False and fake.ops(H3) == 0
+    fake.on(H3, {})
+    result = run({"images": ["li-1"], "force": True, "wait": False}, capsys)
+    assert result["changed"] is True and fake.ops(H3) == 1
+
+
+def test_empty_image_list_sends_nothing(hss, capsys):
+    fake, dummy = hss
+    result = run({"images": []}, capsys)
+    assert result["changed"] is False and result["images"] == [] and fake.calls == []
+
+
+def test_check_mode_sends_no_trigger(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1"), local_row("li-2", status="waiting")]))
+    result = run({"images": ["li-1", "li-2"]}, capsys, check_mode=True)
+    assert result["changed"] is True
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-1"]
+    assert [ref["id"] for ref in result["images_skipped"]] == ["li-2"]
+    assert fake.ops(H3) == 0
+
+
+def test_unknown_image_fails_before_trigger(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1")]))
+    result = run({"images": ["li-1", "li-404"], "host_id": "hid-node-01"}, capsys)
+    assert result["failed"] is True and "li-404" in result["msg"] and "host_id=hid-node-01" in result["msg"]
+    assert fake.ops(H3) == 0
+
+
+def test_all_images_sends_operate_all_with_the_query_when_everything_needs_a_scan(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+    fleet = Fleet(fake, rows, polls=1)
+    result = run({"all_images": True, "query": {"scan_status": "unscan", "image_name": "nginx"}, "wait_sleep": 1},
+                 capsys)
+    assert fake.of(H3)[0].body == {"operate_all": True, "scan_status": "unscan", "image_name": "nginx"}
+    assert fake.of(H5)[0].query["scan_status"] == "unscan"
+    # the final listing drops the status filter, which the scan changes
+    assert "scan_status" not in fake.of(H5)[-1].query
+    assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
+    assert fleet.busy_listings >= 2
+
+
+def test_all_images_with_some_recent_sends_the_list(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1"), local_row("li-2", status="success", scan_ms=NOW_MS - 60000)]))
+    fake.on(H3, {})
+    run({"all_images": True, "wait": False}, capsys)
+    assert fake.of(H3)[0].body == {"operate_all": False, "image_info_list": [{"image_id": "li-1"}]}
+
+
+def test_an_image_on_several_hosts_is_sent_once(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1", host="a"), local_row("li-1", host="b")]))
+    fake.on(H3, {})
+    result = run({"images": ["li-1"], "wait": False}, capsys)
+    assert fake.of(H3)[0].body["image_info_list"] == [{"image_id": "li-1"}]
+    assert len(result["images_triggered"]) == 2
+
+
+# -- ambiguous failures, timeouts ------------------------------------------------------------------------
+
+
+def test_ambiguous_batch_is_not_resent_for_images_already_in_progress(hss, capsys, fakes):
+    fake, dummy = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+
+    def applied_then_lost(call):
+        rows[0]["scan_status"] = "waiting"
+        return fakes.read_timeout()
+
+    fake.on(H5, lister(rows, ["scan_status"]))
+    fake.on(H3, applied_then_lost, {})
+    result = run({"images": ["li-1", "li-2"], "wait": False}, capsys)
+    assert result["changed"] is True
+    bodies = [call.body["image_info_list"] for call in fake.of(H3)]
+    assert bodies == [[{"image_id": "li-1"}, {"image_id": "li-2"}], [{"image_id": "li-2"}]]
+
+
+def test_ambiguous_batch_fully_applied_is_not_resent(hss, capsys, fakes):
+    fake, dummy = hss
+    rows = [local_row("li-1")]
+
+    def applied_then_lost(call):
+        rows[0]["scan_status"] = "scanning"
+        return (503, {"error_code": "APIGW.0203", "error_msg": "Backend unavailable."})
+
+    fake.on(H5, lister(rows, ["scan_status"]))
+    fake.on(H3, applied_then_lost)
+    result = run({"images": ["li-1"], "wait": False}, capsys)
+    assert result["changed"] is True and fake.ops(H3) == 1
+
+
+def test_two_ambiguous_failures_give_a_named_error(hss, capsys, fakes):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1")], ["scan_status"]))
+    fake.on(H3, fakes.connection_reset())
+    result = run({"images": ["li-1"]}, capsys)
+    assert result["failed"] is True and "BatchScanLocalImage" in result["msg"] and "two attempts" in result["msg"]
+    assert fake.ops(H3) == 2
+
+
+def test_api_error_is_reported_with_its_code(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1")]))
+    fake.on(H3, (400, {"error_code": "HSS.0001", "error_msg": "Invalid parameter"}))
+    result = run({"images": ["li-1"]}, capsys)
+    assert result["failed"] is True and "HSS.0001" in result["msg"] and result["error"]["request_id"] == "req-400"
+    assert result["changed"] is False and fake.ops(H3) == 1
+
+
+def test_wait_timeout_fails_with_the_images_still_in_progress(hss, capsys):
+    fake, clock = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+    fleet = Fleet(fake, rows, polls=1000)
+    result = run({"images": ["li-1", "li-2"], "wait_timeout": 10, "wait_sleep": 1}, capsys)
+    assert result["failed"] is True and "2 of 2" in result["msg"]
+    assert result["progress"] == {"total": 2, "done": 0, "in_progress": 2}
+    assert [item["id"] for item in result["images_pending"]] == ["li-1", "li-2"]
+    assert result["changed"] is True
+    assert 9 <= sum(clock.sleeps) <= 11 and fleet.busy_listings > 2
+
+
+def test_a_second_run_resumes_waiting_for_images_in_progress_without_triggering(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="scanning"), local_row("li-2", status="success", scan_ms=NOW_MS - 60000)]
+    fleet = Fleet(fake, rows, polls=1)
+    result = run({"images": ["li-1", "li-2"], "wait_sleep": 1}, capsys)
+    assert result["changed"] is False and fake.ops(H3) == 0
+    assert fleet.busy_listings >= 3
+    assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
+    assert result["images"][0]["latest_scan_time"] == "2026-01-01T00:00:05Z"
