@@ -14,7 +14,7 @@ description:
   - This API is not one of the image-scan APIs. It tells a host that is not enrolled in HSS, or whose agent is
     offline or not installed, apart from a host that simply has no images.
 author:
-  - Cloudsec Contributors (@cloudsec)
+  - cloudsec.image_scan contributors (@cloudsec)
 options:
   host_name:
     description: Only hosts whose name contains this text.

@@ -16,7 +16,7 @@ description:
     RV(images[].findings) and RV(images[].severity_counts). Only images with at least one vulnerability are
     asked for them, and a local image held by several hosts is asked once.
 author:
-  - Cloudsec Contributors (@cloudsec)
+  - cloudsec.image_scan contributors (@cloudsec)
 options:
   image_type:
     description: V(local) for the images on hosts, V(registry) for the images in registries.

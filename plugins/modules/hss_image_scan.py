@@ -24,7 +24,7 @@ description:
     connection lost after sending, server error), the module looks the task up first and sends the trigger again
     only if no task appeared.
 author:
-  - Cloudsec Contributors (@cloudsec)
+  - cloudsec.image_scan contributors (@cloudsec)
 options:
   state:
     description:

@@ -13,7 +13,7 @@ description:
   - Lists image scan tasks with the HSS API ListImageScanTask, with every filter the API has.
   - Walks all pages (200 tasks per call), or stops after O(max_results) tasks.
 author:
-  - Cloudsec Contributors (@cloudsec)
+  - cloudsec.image_scan contributors (@cloudsec)
 options:
   task_id:
     description: Only the task with this ID.

@@ -24,7 +24,7 @@ description:
     of them. A batch that fails in a way that it may have been applied is sent again only for the images that
     are not being scanned.
 author:
-  - Cloudsec Contributors (@cloudsec)
+  - cloudsec.image_scan contributors (@cloudsec)
 options:
   images:
     description:
