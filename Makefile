@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 TEST_STEPS := sanity units conformance integration lint ee
 
-.PHONY: help venv tree sanity units conformance integration lint ee test demo bench docs changelog clean
+.PHONY: help venv tree browser sanity units conformance integration lint ee test demo bench docs changelog clean
 
 help:
 	@echo "make demo    run the scan job against the bundled emulator"
@@ -58,7 +58,14 @@ conformance: tree
 	@echo "== conformance: the official SDKs against the emulator"
 	cd $(TREE) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/conformance
 
-integration: tree
+# The role's HTML report is checked in headless chromium: install Debian's package when it is missing.
+browser:
+	@command -v chromium >/dev/null || { echo "== browser: installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "browser: could not install chromium (apt-get install chromium, as root), which the integration tests need"; exit 1; }
+	@command -v chromium >/dev/null || { echo "browser: chromium is still not on PATH"; exit 1; }
+
+integration: tree browser
 	@echo "== integration: ansible-test integration (real ansible-playbook against the emulator)"
 	@targets=$$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' 2>/dev/null | wc -l); \
 	if [ "$$targets" -eq 0 ]; then echo "integration: 0 targets"; else \
@@ -86,6 +93,11 @@ test: venv
 
 demo: tree
 	@bash tools/demo.sh
+
+# Measurements, never part of `make test`: the role against plain SDK scripts and one module run
+# against ansible.builtin.uri, on the emulator; writes benchmarks/results.md (about 15 minutes).
+bench: tree
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf build .ansible tests/output

@@ -4,7 +4,7 @@
 # Run through `make demo`, which provides .venv and the collection tree.
 set -uo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 : "${ANSIBLE_COLLECTIONS_PATH:?run this through make demo}"
 export ANSIBLE_PYTHON_INTERPRETER="$PWD/.venv/bin/python"
 export ANSIBLE_TEST_PYTHON_INTERPRETER="$PWD/.venv/bin/python"
@@ -19,13 +19,15 @@ start_emulator --scan-seconds "${DEMO_SCAN_SECONDS:-4}" || exit 1
 echo "emulator of HSS and TCSS listening on $EMULATOR_URL (pid $EMULATOR_PID)"
 
 status=0
-# Runs the scan job once (json callback) and prints what a person wants to see: the per-host
-# table, the hosts the severity gate failed and why, and the recap in one line.
+# Runs the scan job once (json callback) and prints what a person wants to see: the progress of
+# the scans, the per-host table, the hosts the severity gate failed and why, and the recap in one
+# line. Extra arguments go to ansible-playbook.
 run() {
     local provider="$1" title="$2" brief="${3:-}" log
+    shift $(( $# < 3 ? $# : 3 ))
     log="$(mktemp)"
     printf '\n=== %s, %s\n' "$provider" "$title"
-    "${PLAYBOOK[@]}" -e "image_scan_provider=$provider" > "$log" 2>&1
+    "${PLAYBOOK[@]}" -e "image_scan_provider=$provider" "$@" > "$log" 2>&1
     "$EMULATOR_PYTHON" - "$log" "$brief" <<'PY' || status=1
 import json, re, sys
 text = open(sys.argv[1]).read()
@@ -34,6 +36,9 @@ task, problems, recap = "", [], []
 for line in text.splitlines():
     if line.startswith("TASK ["):
         task = line
+        continue
+    if re.match(r"^(HSS|TCSS) scan.*: \d+% \(", line):
+        print("  progress: " + line)
         continue
     m = re.match(r"^(ok|changed|fatal|failed): \[([^]]+)\].*? => (\{.*\})$", line)
     if m:
@@ -62,9 +67,16 @@ PY
     LAST_LOG="$log"
 }
 
+REPORTS="$PWD/build/demo-reports"
+rm -rf "$REPORTS"
 echo "HSS rates vulnerabilities up to high (repair necessity); TCSS up to critical. The gate is at critical."
 for provider in hss tcss; do
-    run "$provider" "first run: scan every image that needs it, wait, collect, gate at critical"
+    run "$provider" "first run: scan every image that needs it, wait, collect, gate at critical, write reports" "" \
+        -e "image_scan_report_dir=$REPORTS/$provider"
+    for report in report.json report.xml report.html; do
+        if [ -s "$REPORTS/$provider/$report" ]; then echo "  report: $REPORTS/$provider/$report"
+        else echo "  missing report: $REPORTS/$provider/$report"; status=1; fi
+    done
     run "$provider" "second run: every scan is recent, nothing is triggered (changed=0)" brief
     if grep -qE '^\S+ +: ok=.*changed=[1-9]' "$LAST_LOG"; then
         echo "unexpected: the second $provider run changed something"; status=1

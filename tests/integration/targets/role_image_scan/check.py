@@ -1,15 +1,25 @@
 """Checks of the image_scan role's results, computed independently from the emulator's dataset.
 
     check.py facts     the image_scan fact of every host, and which hosts the gate failed
+    check.py progress  the wait showed progress lines, not a wall of retries
+    check.py reports   report.json, report.xml and report.html agree with the facts and the gate
+    check.py browser   report.html renders in headless chromium with a row per host
     check.py rerun     the second run changed nothing and sent no trigger
     check.py inventory write an inventory of N generated hosts
     check.py scale     API calls for a large inventory do not grow with its hosts
 """
 
 import argparse
+import html.parser
 import json
+import os
 import re
+import shutil
+import struct
+import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
 
 import yaml
 
@@ -114,6 +124,178 @@ def cmd_facts(args):
     finish("facts (%s)" % args.provider)
 
 
+PROGRESS = re.compile(r"^(HSS|TCSS) scan(?: batch \d+ of \d+)?: (\d+)% \((\d+)/(\d+) images done\) after \d+s$", re.M)
+
+
+def cmd_progress(args):
+    log = open(args.log).read()
+    lines = PROGRESS.findall(log)
+    check(lines, "no progress line in the log")
+    check(all(cloud == args.provider.upper() for cloud, _p, _d, _t in lines), "progress lines of the other cloud")
+    check(lines and lines[-1][1] == "100" and lines[-1][2] == lines[-1][3],
+          "the last progress line is not 100%%: %s" % (lines[-1:],))
+    percents = [int(p) for _c, p, _d, _t in lines]
+    check(len(lines) < 30, "%d progress lines: more than a person wants to read" % len(lines))
+    check("RETRYING" not in log, "retry lines in the log")
+    print("progress lines: %s" % ", ".join("%d%%" % p for p in percents))
+    finish("progress (%s)" % args.provider)
+
+
+SKIPPED_STATUSES = ("not_enrolled", "agent_offline")
+
+
+def inventory_hosts(path):
+    return list(yaml.safe_load(open(path))["all"]["hosts"])
+
+
+def gate_failed(log):
+    return set(h for h, c in recap(open(log).read()).items() if c.get("failed"))
+
+
+def label(image):
+    return "%s:%s" % (image["name"], image["version"])
+
+
+def cmd_reports(args):
+    facts = json.load(open(args.facts))
+    hosts = inventory_hosts(args.inventory)
+    failed = gate_failed(args.log)
+    check(failed, "the run failed no host: the reports cannot show failures")
+    for name in ("report.json", "report.xml", "report.html"):
+        path = os.path.join(args.dir, name)
+        check(os.path.isfile(path) and os.path.getsize(path) > 0, "%s is missing or empty" % name)
+        if os.path.isfile(path):
+            check(oct(os.stat(path).st_mode & 0o777) == "0o644", "%s has mode %o" % (name, os.stat(path).st_mode & 0o777))
+    if failures:
+        finish("reports (%s)" % args.provider)
+
+    # report.json: every host, image, severity count and gate decision, as in the facts.
+    report = json.load(open(os.path.join(args.dir, "report.json")))
+    check(report["provider"] == args.provider, "report.json provider %s" % report["provider"])
+    check(report["gate"]["fail_on"] == args.fail_on, "report.json gate %s" % report["gate"])
+    check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", report["generated_at"] or ""), "generated_at %r" % report["generated_at"])
+    check([h["name"] for h in report["hosts"]] == hosts, "report.json hosts %s" % [h["name"] for h in report["hosts"]])
+    for entry in report["hosts"]:
+        fact = facts.get(entry["name"], {})
+        for key in ("status", "passed", "summary", "offending_images", "cloud_host", "scanned_at"):
+            check(entry[key] == fact.get(key), "report.json %s: %s differs from the fact" % (entry["name"], key))
+        check([i["id"] for i in entry["images"]] == [i["id"] for i in fact.get("images", [])],
+              "report.json %s: images differ from the fact" % entry["name"])
+        for image, original in zip(entry["images"], fact.get("images", [])):
+            counts = dict((k, v) for k, v in (original.get("severity_counts") or {}).items())
+            check(image["severity_counts"] == counts,
+                  "report.json %s %s: severity_counts %s, fact %s" % (entry["name"], image["id"], image["severity_counts"], counts))
+            check(image["findings"] == original.get("findings"), "report.json %s %s: findings differ" % (entry["name"], image["id"]))
+        expected = "failed" if not fact.get("passed") else "skipped" if fact.get("status") in SKIPPED_STATUSES else "passed"
+        check(entry["result"] == expected, "report.json %s: result %s, expected %s" % (entry["name"], entry["result"], expected))
+        check((entry["result"] == "failed") == (entry["name"] in failed),
+              "report.json %s: result %s but the gate %s it" % (entry["name"], entry["result"], "failed" if entry["name"] in failed else "passed"))
+    totals = report["totals"]
+    check(totals["hosts"] == len(hosts) and totals["hosts_failed"] == len(failed),
+          "report.json totals %s" % {k: totals[k] for k in ("hosts", "hosts_failed")})
+    for key in ("critical", "high", "medium", "low"):
+        check(totals[key] == sum(f["summary"][key] for f in facts.values()), "report.json totals.%s" % key)
+
+    # report.xml: JUnit, one testcase per host, failures exactly for the hosts the gate failed.
+    root = ET.parse(os.path.join(args.dir, "report.xml")).getroot()
+    suites = root.findall("testsuite")
+    check(root.tag == "testsuites" and len(suites) == 1, "report.xml: one testsuite inside testsuites expected")
+    suite = suites[0]
+    cases = suite.findall("testcase")
+    check([c.get("name") for c in cases] == hosts, "report.xml testcases %s" % [c.get("name") for c in cases])
+    check(set(c.get("classname") for c in cases) == {"image_scan." + args.provider}, "report.xml classnames")
+    xml_failed = set(c.get("name") for c in cases if c.find("failure") is not None)
+    xml_skipped = set(c.get("name") for c in cases if c.find("skipped") is not None)
+    check(xml_failed == failed, "report.xml failures %s, gate failed %s" % (sorted(xml_failed), sorted(failed)))
+    expected_skipped = set(h for h in hosts if facts[h]["status"] in SKIPPED_STATUSES)
+    check(xml_skipped == expected_skipped, "report.xml skipped %s, expected %s" % (sorted(xml_skipped), sorted(expected_skipped)))
+    for element in (root, suite):
+        got = dict((k, element.get(k)) for k in ("tests", "failures", "errors", "skipped"))
+        want = {"tests": str(len(hosts)), "failures": str(len(failed)), "errors": "0", "skipped": str(len(expected_skipped))}
+        check(got == want, "report.xml <%s> counts %s, expected %s" % (element.tag, got, want))
+    for case in cases:
+        failure = case.find("failure")
+        if failure is None:
+            continue
+        check(failure.get("type") == "severity_gate", "report.xml %s: failure type %s" % (case.get("name"), failure.get("type")))
+        for offender in facts[case.get("name")]["offending_images"]:
+            check(label(offender) in failure.get("message"), "report.xml %s: %s not in the failure message" % (case.get("name"), label(offender)))
+            check(offender["id"] in (failure.text or ""), "report.xml %s: %s not in the failure details" % (case.get("name"), offender["id"]))
+
+    # report.html: a row per host with its gate result, and a drill-down per host.
+    page = Page()
+    page.feed(open(os.path.join(args.dir, "report.html"), encoding="utf-8").read())
+    check_page(page, facts, hosts, failed, "report.html")
+    finish("reports (%s)" % args.provider)
+
+
+class Page(html.parser.HTMLParser):
+    """The host rows, drill-downs and tags of a report page."""
+
+    def __init__(self):
+        super(Page, self).__init__(convert_charrefs=True)
+        self.rows, self.details, self.tags = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if tag == "tr" and "data-host" in attrs:
+            self.rows.append((attrs["data-host"], attrs.get("data-result")))
+        if tag == "details" and "data-host" in attrs:
+            self.details.append(attrs["data-host"])
+
+
+def check_page(page, facts, hosts, failed, what):
+    check([h for h, _r in page.rows] == hosts, "%s host rows %s" % (what, [h for h, _r in page.rows]))
+    results = dict(page.rows)
+    for host in hosts:
+        expected = "failed" if host in failed else "skipped" if facts[host]["status"] in SKIPPED_STATUSES else "passed"
+        check(results.get(host) == expected, "%s %s: row says %s, expected %s" % (what, host, results.get(host), expected))
+    check(page.details == hosts, "%s: drill-downs %s" % (what, page.details))
+    check(not set(page.tags) & {"script", "link", "img", "iframe"}, "%s loads or runs something" % what)
+
+
+def png_size(path):
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def cmd_browser(args):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("browser: chromium is not installed; `make browser` installs it (apt-get install chromium)")
+        sys.exit(1)
+    facts = json.load(open(args.facts))
+    hosts = inventory_hosts(args.inventory)
+    failed = gate_failed(args.log)
+    url = "file://" + os.path.abspath(args.html)
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--user-data-dir=" + profile]
+    try:
+        dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120, check=False)
+        check(dom.returncode == 0, "chromium --dump-dom exited with %s: %s" % (dom.returncode, dom.stderr[-2000:]))
+        page = Page()
+        page.feed(dom.stdout)
+        check_page(page, facts, hosts, failed, "the DOM chromium built")
+        if args.screenshot:
+            shot = subprocess.run(base + ["--window-size=1280,1600", "--screenshot=" + args.screenshot, url],
+                                  capture_output=True, text=True, timeout=120, check=False)
+            check(shot.returncode == 0 and os.path.isfile(args.screenshot),
+                  "chromium --screenshot failed (%s): %s" % (shot.returncode, shot.stderr[-2000:]))
+            size = png_size(args.screenshot) if os.path.isfile(args.screenshot) else None
+            check(size == (1280, 1600), "the screenshot is not a 1280x1600 PNG: %s" % (size,))
+            check(os.path.getsize(args.screenshot) > 20000 if size else False, "the screenshot looks empty")
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    print("browser: chromium rendered %d host rows" % len(page.rows))
+    finish("browser (%s)" % args.provider)
+
+
 def cmd_rerun(args):
     counters = recap(open(args.log).read())
     check(counters, "no PLAY RECAP in the log")
@@ -159,6 +341,16 @@ def main():
     p = sub.add_parser("facts")
     for name in ("--provider", "--facts", "--dataset", "--log", "--inventory", "--fail-on"):
         p.add_argument(name, required=True)
+    p = sub.add_parser("progress")
+    for name in ("--provider", "--log"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("reports")
+    for name in ("--provider", "--dir", "--facts", "--log", "--inventory", "--fail-on"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("browser")
+    for name in ("--provider", "--html", "--facts", "--log", "--inventory"):
+        p.add_argument(name, required=True)
+    p.add_argument("--screenshot")
     p = sub.add_parser("rerun")
     for name in ("--provider", "--log", "--before", "--after"):
         p.add_argument(name, required=True)

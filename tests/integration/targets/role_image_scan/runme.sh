@@ -23,20 +23,32 @@ scan() {
 start_emulator --scan-seconds 2
 "$PY" "$(dirname "$(_emulator_serve_py)")/serve.py" --dump-data > "$WORK/dataset.json"
 
+# The HTML report is checked in a real browser: chromium must be there (`make browser`).
+command -v chromium || { echo "chromium is not installed: run 'make browser' (apt-get install chromium)" >&2; exit 1; }
+
 for provider in hss tcss; do
     rm -rf "$WORK/facts"
     emulator_admin POST reset
     scan "$WORK/$provider-1.log" -e image_scan_provider="$provider" -e image_scan_fail_on=high \
-        -e image_scan_findings=true -e image_scan_wait_sleep=1
+        -e image_scan_findings=true -e image_scan_wait_sleep=1 -e image_scan_report_dir="$WORK/reports-$provider"
     emulator_admin GET stats > "$WORK/$provider-stats-1.json"
     ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-facts.json"
     "$PY" check.py facts --provider "$provider" --facts "$WORK/$provider-facts.json" --dataset "$WORK/dataset.json" \
         --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high
+    "$PY" check.py progress --provider "$provider" --log "$WORK/$provider-1.log"
+    "$PY" check.py reports --provider "$provider" --dir "$WORK/reports-$provider" --facts "$WORK/$provider-facts.json" \
+        --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high
+    # The DOM chromium builds, for both clouds; a screenshot (a PNG of the right size) once.
+    shot=()
+    if [ "$provider" = tcss ]; then shot=(--screenshot "$WORK/reports-$provider/report.png"); fi
+    "$PY" check.py browser --provider "$provider" --html "$WORK/reports-$provider/report.html" \
+        --facts "$WORK/$provider-facts.json" --log "$WORK/$provider-1.log" --inventory inventory.yml "${shot[@]}"
 
     # Second run: nothing to scan again.
     scan "$WORK/$provider-2.log" -e image_scan_provider="$provider" -e image_scan_fail_on=high \
         -e image_scan_findings=true -e image_scan_wait_sleep=1
     emulator_admin GET stats > "$WORK/$provider-stats-2.json"
+    if grep -q "report\.json" "$WORK/$provider-2.log"; then echo "reports written without image_scan_report_dir" >&2; exit 1; fi
     "$PY" check.py rerun --provider "$provider" --log "$WORK/$provider-2.log" \
         --before "$WORK/$provider-stats-1.json" --after "$WORK/$provider-stats-2.json"
 

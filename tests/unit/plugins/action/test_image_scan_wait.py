@@ -1,0 +1,281 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The hss_image_scan_wait and tcss_image_scan_wait action plugins, with scripted info modules
+and a fake clock."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible.errors import AnsibleError
+
+from ansible_collections.cloudsec.image_scan.plugins.action import hss_image_scan_wait as hw
+from ansible_collections.cloudsec.image_scan.plugins.action import tcss_image_scan_wait as tw
+
+
+class Harness(object):
+    """One action plugin with scripted ``_execute_module`` answers, a fake clock and the lines shown."""
+
+    def __init__(self, plugin, monkeypatch, clock, args, answers, check_mode=False):
+        self.calls = []
+        self.lines = []
+        self.answers = list(answers)
+        task = mock.MagicMock()
+        task.args = dict(args)
+        task.async_val = 0
+        task.check_mode = check_mode
+        connection = mock.MagicMock()
+        connection._shell.tmpdir = None
+        self.action = plugin.ActionModule(task, connection, mock.MagicMock(), None, None, None)
+        monkeypatch.setattr(self.action, "_execute_module", self.execute)
+        monkeypatch.setattr(plugin, "_clock", clock)
+        monkeypatch.setattr(plugin, "_sleep", clock.sleep)
+        monkeypatch.setattr(plugin.display, "display", self.show)
+        self.clock = clock
+
+    def show(self, msg, stderr=False):
+        # Progress goes to standard error, so that a stdout callback such as json stays readable.
+        assert stderr is True
+        self.lines.append(msg)
+
+    def execute(self, module_name=None, module_args=None, task_vars=None):
+        self.calls.append((module_name, dict(module_args)))
+        if not self.answers:
+            raise AssertionError("unexpected call of %s %s" % (module_name, module_args))
+        answer = self.answers.pop(0)
+        return answer(module_name, module_args) if callable(answer) else answer
+
+    def run(self):
+        return self.action.run(task_vars={})
+
+
+def local(*keys):
+    """An hss_image_info answer listing local images (id, host id)."""
+    return {"changed": False, "images": [{"id": i, "host": {"id": h}} for i, h in keys]}
+
+
+def hss_task(status, progress, total=10, succeeded=0, failed=0):
+    return {"changed": False, "tasks": [{"id": "t-1", "status": status, "progress": progress, "total": total,
+                                         "succeeded": succeeded, "failed": failed}]}
+
+
+def tcss_task(status, progress, total=27, succeeded=0, failed=0):
+    return {"changed": False, "task": {"id": "tc-1", "status": status, "progress": progress, "total": total,
+                                       "succeeded": succeeded, "failed": failed}}
+
+
+REFS = [
+    {"id": "a", "host": {"id": "h1", "name": "node-01"}, "scan_status": "unscanned", "reason": "never scanned"},
+    {"id": "b", "host": {"id": "h2"}},
+    {"id": "d", "host": {"id": "h1"}},
+]
+
+
+# -- HSS, local images -------------------------------------------------------------------------
+
+
+def test_hss_waits_for_its_images_with_one_line_per_poll(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_sleep=1, access_key="AK", secret_key="SK",
+                                             region="cn-north-4"), [
+        local(("a", "h1"), ("b", "h9")), local(("b", "h2"), ("zz", "h1")),  # a, b busy: 1/3
+        local(), local(("b", "h2")),  # b busy: 2/3
+        local(), local(),  # done
+    ])
+    result = h.run()
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    assert result["images_pending"] == []
+    assert result["progress"] == {"total": 3, "done": 3, "in_progress": 0, "percent": 100}
+    assert result["polls"] == 3
+    assert h.lines == ["HSS scan: 33% (1/3 images done) after 0s", "HSS scan: 66% (2/3 images done) after 1s",
+                       "HSS scan: 100% (3/3 images done) after 2s"]
+    assert clock.sleeps == [1.0, 1.5]
+    # Only the images in progress are listed, with the task's credentials passed on and nothing else.
+    assert [c[1]["scan_status"] for c in h.calls] == ["waiting_for_scan", "scanning"] * 3
+    assert set(c[0] for c in h.calls) == {"cloudsec.image_scan.hss_image_info"}
+    assert h.calls[0][1] == {"image_type": "local", "scan_status": "waiting_for_scan", "access_key": "AK",
+                             "secret_key": "SK", "region": "cn-north-4"}
+
+
+def test_hss_an_image_id_alone_waits_for_the_image_on_every_host(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=["a"], wait_sleep=1), [
+        local(), local(("a", "h7")), local(), local()])
+    result = h.run()
+    assert result["progress"]["done"] == 1 and result["polls"] == 2
+
+
+def test_hss_unchanged_progress_is_shown_again_only_after_a_minute(monkeypatch, clock):
+    answers = []
+    for _poll in range(12):
+        answers.extend([local(("a", "h1")), local()])
+    answers.extend([local(), local()])
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS[:1], wait_sleep=10), answers)
+    result = h.run()
+    assert result["polls"] == 13, h.lines
+    # Pauses 10, 15, 22.5, 33.75, then 40 each: repeated after 60 s, not at every poll.
+    assert h.lines[0] == "HSS scan: 0% (0/1 images done) after 0s"
+    assert len(h.lines) < result["polls"] / 2 + 1
+    assert h.lines[-1].startswith("HSS scan: 100% (1/1 images done) after")
+    assert all("0% (0/1" in line for line in h.lines[:-1]) and len(h.lines) >= 3
+
+
+def test_hss_times_out_with_what_is_pending(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_timeout=5, wait_sleep=2),
+                [local(("a", "h1")), local()] * 10)
+    result = h.run()
+    assert result["failed"] is True
+    assert result["msg"].startswith("Timed out after 5s waiting for 1 of 3 images to be scanned")
+    assert result["images_pending"] == [{"id": "a", "host": {"id": "h1"}}]
+    assert result["progress"]["in_progress"] == 1
+    assert sum(clock.sleeps) == pytest.approx(5)
+
+
+def test_hss_nothing_to_wait_for_calls_nothing(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=[]), [])
+    result = h.run()
+    assert result["msg"] == "Nothing to wait for." and not result.get("failed")
+    assert h.calls == [] and h.lines == []
+
+
+def test_hss_check_mode_does_not_poll(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS), [], check_mode=True)
+    result = h.run()
+    assert "Check mode" in result["msg"] and h.calls == []
+
+
+def test_hss_silent_without_display_progress(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS[:1], display_progress=False, label="x"),
+                [local(), local()])
+    assert h.run()["progress"]["percent"] == 100
+    assert h.lines == []
+
+
+def test_hss_a_failing_info_module_fails_the_wait(monkeypatch, clock):
+    error = {"error_code": "APIGW.0301", "status": 401}
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS), [
+        {"failed": True, "msg": "permission denied", "error": error}])
+    result = h.run()
+    assert result["failed"] is True
+    assert result["msg"] == "cloudsec.image_scan.hss_image_info failed while waiting: permission denied"
+    assert result["error"] == error
+
+
+def test_hss_refuses_an_image_without_id(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=[{"name": "nginx"}]), [])
+    result = h.run()
+    assert result["failed"] is True and result["msg"] == "images[0] has no image ID (id)"
+
+
+def test_hss_images_and_task_id_are_mutually_exclusive(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=["a"], task_id="t-1"), [])
+    with pytest.raises(AnsibleError, match="mutually exclusive"):
+        h.run()
+
+
+def test_hss_unknown_option_is_refused(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=["a"], image_type="local"), [])
+    with pytest.raises(AnsibleError, match="image_type"):
+        h.run()
+
+
+# -- HSS, one task -----------------------------------------------------------------------------
+
+
+def test_hss_task_progress_until_it_succeeds(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(task_id="t-1", wait_sleep=1), [
+        hss_task("running", 40, succeeded=3, failed=1), hss_task("succeeded", 100, succeeded=9, failed=1)])
+    result = h.run()
+    assert not result.get("failed") and result["task"]["status"] == "succeeded"
+    assert h.lines == ["HSS scan task t-1: 40% (4/10 images done) after 0s",
+                       "HSS scan task t-1: 100% (10/10 images done) after 1s"]
+    assert h.calls[0] == ("cloudsec.image_scan.hss_image_scan_task_info", {"task_id": "t-1"})
+
+
+def test_hss_task_that_ends_badly_fails(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(task_id="t-1"), [hss_task("stopped", 30)])
+    result = h.run()
+    assert result["failed"] is True and result["msg"] == "HSS scan task t-1 ended with status stopped"
+    assert result["task"]["status"] == "stopped"
+
+
+def test_hss_unknown_task_fails(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(task_id="t-404"), [{"changed": False, "tasks": []}])
+    result = h.run()
+    assert result["failed"] is True and "no image scan task with ID t-404" in result["msg"]
+
+
+# -- TCSS --------------------------------------------------------------------------------------
+
+
+def test_tcss_task_progress_until_it_succeeds(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1", wait_sleep=2, secret_id="ID", label="TCSS scan"), [
+        tcss_task("running", 0), tcss_task("running", 44, succeeded=10, failed=2),
+        tcss_task("succeeded", 100, succeeded=26, failed=1)])
+    result = h.run()
+    assert not result.get("failed") and result["msg"] == "TCSS scan task tc-1 succeeded."
+    assert h.lines == ["TCSS scan: 0% (0/27 images done) after 0s", "TCSS scan: 44% (12/27 images done) after 2s",
+                       "TCSS scan: 100% (27/27 images done) after 5s"]
+    assert h.calls[0] == ("cloudsec.image_scan.tcss_image_scan_task_info", {"task_id": "tc-1", "secret_id": "ID"})
+    assert result["progress"] == {"total": 27, "done": 27, "in_progress": 0, "percent": 100}
+
+
+@pytest.mark.parametrize("status", ["stopped", "timed_out", "failed"])
+def test_tcss_task_that_ends_badly_fails(monkeypatch, clock, status):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1"), [tcss_task(status, 60)])
+    result = h.run()
+    assert result["failed"] is True and result["msg"] == "TCSS scan task tc-1 ended with status %s" % status
+
+
+def test_tcss_task_timeout_returns_the_task(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1", wait_timeout=3, wait_sleep=1),
+                [tcss_task("running", 10)] * 10)
+    result = h.run()
+    assert result["failed"] is True and result["task"]["progress"] == 10
+    assert "Timed out after 3s waiting for TCSS scan task tc-1 (progress 10%)" in result["msg"]
+
+
+def test_tcss_unknown_task_fails(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="nope"), [{"changed": False, "task": None, "tasks": []}])
+    result = h.run()
+    assert result["failed"] is True and "no image scan task with ID nope" in result["msg"]
+
+
+def test_tcss_images_are_followed_through_their_scan_status(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(images=["sha256:a", "sha256:b", "sha256:a"], wait_sleep=1), [
+        {"images": [{"id": "sha256:a"}, {"id": "sha256:b"}]}, {"images": [{"id": "sha256:b"}]}, {"images": []}])
+    result = h.run()
+    assert result["images_pending"] == [] and result["polls"] == 3
+    assert h.calls[0] == ("cloudsec.image_scan.tcss_image_info",
+                          {"image_ids": ["sha256:a", "sha256:b"], "scan_status": ["waiting", "scanning"]})
+    assert h.lines[1] == "TCSS scan: 50% (1/2 images done) after 1s"
+
+
+def test_tcss_images_timeout_lists_the_pending_ones(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(images=["sha256:a"], wait_timeout=0), [{"images": [{"id": "sha256:a"}]}])
+    result = h.run()
+    assert result["failed"] is True and result["images_pending"] == ["sha256:a"]
+
+
+def test_tcss_empty_task_id_is_refused(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="  "), [])
+    result = h.run()
+    assert result["failed"] is True and result["msg"] == "task_id must not be empty"
+
+
+@pytest.mark.parametrize("plugin", [hw, tw])
+@pytest.mark.parametrize("bad", [dict(wait_timeout=-1), dict(wait_sleep=0)])
+def test_wait_options_that_cannot_work_are_refused(monkeypatch, clock, plugin, bad):
+    h = Harness(plugin, monkeypatch, clock, dict(task_id="t-1", **bad), [])
+    result = h.run()
+    assert result["failed"] is True and "wait_timeout must be 0 or more" in result["msg"] and h.calls == []
+
+
+def test_the_shared_options_are_the_modules_own_without_environment_fallbacks():
+    for plugin in (hw, tw):
+        spec = plugin.shared_spec()
+        assert "timeout" in spec and "validate_certs" in spec
+        assert all("fallback" not in option for option in spec.values())
+    assert "access_key" in hw.shared_spec() and "secret_id" in tw.shared_spec()
