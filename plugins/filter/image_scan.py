@@ -70,20 +70,26 @@ def _find_cloud_host(identity, index):
     return None
 
 
-def _image_host_ids(image):
+def _image_hosts(image):
     hosts = list(image.get("hosts") or [])
     if image.get("host"):
         hosts.append(image["host"])
-    return set(_norm(h.get("id")) for h in hosts if h and _norm(h.get("id")))
+    return [h for h in hosts if h and _norm(h.get("id"))]
+
+
+def _image_host_ids(image):
+    return set(_norm(h.get("id")) for h in _image_hosts(image))
 
 
 def image_scan_match(identities, cloud_hosts, images):
     """Match play hosts with the cloud's hosts and pick the images to consider.
 
-    Returns ``{"hosts": {inventory_hostname: {"status", "cloud_host"}}, "image_ids": [...]}``:
-    a host is ``not_enrolled`` when the cloud does not know it, ``agent_offline`` when its
-    agent is not online, else ``scanned``; ``image_ids`` are the distinct ids of the images on
-    the hosts that can be scanned, in listing order.
+    Returns ``{"hosts": {inventory_hostname: {"status", "cloud_host"}}, "image_ids": [...],
+    "image_hosts": {image_id: [host, ...]}}``: a host is ``not_enrolled`` when the cloud does not
+    know it, ``agent_offline`` when its agent is not online, else ``scanned``; ``image_ids`` are
+    the distinct ids of the images on the hosts that can be scanned, in listing order;
+    ``image_hosts`` keeps where the listed images are, so results collected later without host
+    information can still be grouped by host.
     """
     index = _index_cloud_hosts(cloud_hosts)
     hosts = {}
@@ -99,14 +105,15 @@ def image_scan_match(identities, cloud_hosts, images):
             online_ids.add(_norm(cloud_host.get("id")))
         hosts[identity["inventory_hostname"]] = {"status": status, "cloud_host": cloud_host}
     image_ids = []
-    seen = set()
+    image_hosts = {}
     for image in images or []:
         image_id = image.get("id")
-        if image_id in seen or not (_image_host_ids(image) & online_ids):
+        known = image_hosts.setdefault(image_id, [])
+        known.extend(h for h in _image_hosts(image) if h not in known)
+        if image_id in image_ids or not (_image_host_ids(image) & online_ids):
             continue
-        seen.add(image_id)
         image_ids.append(image_id)
-    return {"hosts": hosts, "image_ids": image_ids}
+    return {"hosts": hosts, "image_ids": image_ids, "image_hosts": image_hosts}
 
 
 def _image_counts(image):
@@ -138,7 +145,11 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
     if fail_on not in _scan.GATE_LEVELS:
         raise AnsibleFilterError("fail_on must be one of %s, got %r" % (", ".join(_scan.GATE_LEVELS), fail_on))
     by_host = {}
+    listed_hosts = (match or {}).get("image_hosts") or {}
     for image in images or []:
+        if not _image_hosts(image) and listed_hosts.get(image.get("id")):
+            # Collected without host information: the hosts the listing saw it on.
+            image = dict(image, hosts=list(listed_hosts[image.get("id")]))
         for host_id in _image_host_ids(image):
             by_host.setdefault(host_id, []).append(image)
     facts = {}

@@ -54,6 +54,15 @@ for provider in hss tcss; do
 
     # The gate off: every host passes, and the play succeeds.
     ansible-playbook -i inventory.yml scan.yml -e image_scan_provider="$provider" -e image_scan_fail_on=none
+
+    # Only hosts the cloud does not know: nothing to scan or collect, and the play succeeds.
+    ansible-playbook -i ghosts.yml scan.yml -e image_scan_provider="$provider"
+    ansible-playbook -i ghosts.yml dump.yml -e dump_path="$WORK/$provider-ghosts.json"
+    "$PY" -c 'import json, sys
+facts = json.load(open(sys.argv[1]))
+assert sorted(facts) == ["build-agent-7", "node-21"], facts
+assert all(f["status"] == "not_enrolled" and f["passed"] and f["images"] == [] for f in facts.values()), facts
+print("ghosts: all checks passed")' "$WORK/$provider-ghosts.json"
 done
 
 # API calls grow with images and page size, not with hosts: the same fleet seen through a

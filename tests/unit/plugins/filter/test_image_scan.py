@@ -57,6 +57,18 @@ def test_match_statuses_and_images_of_online_hosts_only():
     assert statuses == {"web1": "scanned", "web2": "scanned", "web3": "scanned",
                         "ghost": "not_enrolled", "down": "agent_offline"}
     assert match["image_ids"] == ["a", "b", "d"]
+    assert [h["id"] for h in match["image_hosts"]["a"]] == ["h-1", "h-2"]
+
+
+def test_results_without_hosts_are_grouped_by_the_listing():
+    match = f.image_scan_match(identities(), CLOUD_HOSTS, IMAGES)
+    results = [dict(image, hosts=[]) for image in IMAGES]
+    facts = f.image_scan_facts(match, results, "tcss")
+    assert sorted(i["id"] for i in facts["web2"]["images"]) == ["a", "b"]
+    assert [h["id"] for h in facts["web2"]["images"][0]["hosts"]] == ["h-1", "h-2"]
+    assert facts["web3"]["status"] == "no_images"
+    unmatched = f.image_scan_facts({"hosts": match["hosts"]}, results, "tcss")
+    assert unmatched["web2"]["status"] == "no_images"
 
 
 def test_facts_group_images_and_apply_the_gate():
