@@ -1,0 +1,718 @@
+"""Benchmark of the image_scan role against the clouds' official SDKs, on the bundled emulator.
+
+    make bench        # builds the collection tree, then runs this script with the .venv Python
+    python benchmarks/run.py [--sizes 200,1000] [--images-per-host 5] [--scan-seconds 4]
+                             [--wait-sleep 1] [--calls 20] [--providers hss,tcss]
+                             [--results benchmarks/results.md] [--render FILE.json]
+
+For every fleet size N, one emulator serves N generated hosts (``--generate-hosts N
+--images-per-host M``) and, for HSS then TCSS, the emulator is reset (every image unscanned) and
+measured:
+
+- the role: ``ansible-playbook playbooks/scan_images.yml`` over a generated inventory of the
+  emulator's hosts (local connection);
+- the same job written as a plain script on the official SDKs (``benchmarks/sdk_job.py``).
+
+Each run gives its wall time, CPU time, peak memory and the API calls the emulator counted.
+Then, on the first emulator, one module run (``hss_image_scan_task_info``) is compared with
+``ansible.builtin.uri`` making the same single call (``benchmarks/module_vs_uri.yml``).
+
+Memory, two figures per run:
+- peak PSS of the process tree: /proc/PID/smaps_rollup of the measured process and all its
+  descendants, summed, sampled every 0.1 s (PSS splits shared pages between the processes that
+  share them, so forked Ansible workers are not counted several times);
+- largest RSS of one process: ``ru_maxrss`` from ``wait4()`` of the measured process, which covers
+  it and all its waited-for descendants (the largest single process, not a sum).
+
+Writes benchmarks/results.md and, with the logs and raw figures, benchmarks/out/. Measurements,
+not tests: nothing here asserts a time; it fails only when a run itself fails.
+"""
+
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import selectors
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(REPO, "benchmarks")
+OUT = os.path.join(BENCH, "out")
+BIN = os.path.dirname(sys.executable)
+SERVE = os.path.join("tests", "emulator", "serve.py")
+
+# The emulator's fake credentials (the same as the integration tests').
+HSS_AK = "HSSAKTESTONLY0000001"
+HSS_SK = "HSSSKSECRETTESTONLY00000000000000000001"
+HSS_PROJECT = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+HSS_TOKEN = "BENCHIAMTOKENTESTONLY0001"
+TCSS_ID = "AKIDTCSSTESTONLY000000000000000000001"
+TCSS_KEY = "TCSSKEYSECRETTESTONLY00000000000001"
+
+ROLE_VARS = ("image_scan_fail_on=none", "image_scan_findings=true", "image_scan_show_summary=false")
+CLOUD = {"hss": "HSS", "tcss": "TCSS"}
+
+
+def rel(path):
+    return os.path.relpath(path, REPO)
+
+
+def show(cmd):
+    return " ".join(rel(part) if os.path.isabs(part) else part for part in cmd)
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator
+# ---------------------------------------------------------------------------------------------
+
+
+class Emulator(object):
+    def __init__(self, hosts, images_per_host, scan_seconds):
+        self.cmd = [sys.executable, SERVE, "--host", "127.0.0.1", "--port", "0",
+                    "--hss-ak", HSS_AK, "--hss-sk", HSS_SK, "--hss-project-id", HSS_PROJECT,
+                    "--hss-token", HSS_TOKEN, "--tcss-secret-id", TCSS_ID, "--tcss-secret-key", TCSS_KEY,
+                    "--generate-hosts", str(hosts), "--images-per-host", str(images_per_host),
+                    "--scan-seconds", str(scan_seconds)]
+        self.log = open(os.path.join(OUT, "emulator-%d.log" % hosts), "w", encoding="utf-8")
+        self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        selector = selectors.DefaultSelector()
+        selector.register(self.proc.stdout, selectors.EVENT_READ)
+        line = ""
+        if selector.select(timeout=60):
+            line = self.proc.stdout.readline().strip()
+        selector.close()
+        if not line.startswith("listening on "):
+            self.stop()
+            raise SystemExit("the emulator did not start (see %s)" % rel(self.log.name))
+        self.url = line[len("listening on "):]
+
+    def admin(self, method, route):
+        request = urllib.request.Request("%s/_emulator/%s" % (self.url, route), method=method,
+                                         data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read().decode("utf-8") or "{}")
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.proc.pid, encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+
+    def environment(self):
+        """The variables the collection and sdk_job.py read."""
+        return {
+            "HUAWEICLOUD_SDK_AK": HSS_AK, "HUAWEICLOUD_SDK_SK": HSS_SK, "HUAWEICLOUD_SDK_PROJECT_ID": HSS_PROJECT,
+            "HUAWEICLOUD_SDK_REGION": "cn-north-4", "HUAWEICLOUD_SDK_ENDPOINT": self.url,
+            "TENCENTCLOUD_SECRET_ID": TCSS_ID, "TENCENTCLOUD_SECRET_KEY": TCSS_KEY,
+            "TENCENTCLOUD_REGION": "ap-guangzhou", "TENCENTCLOUD_ENDPOINT": self.url,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring one process tree
+# ---------------------------------------------------------------------------------------------
+
+
+def descendants(pid):
+    """``pid`` and every process below it (``/proc/PID/task/TID/children``)."""
+    found, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        try:
+            for tid in os.listdir("/proc/%d/task" % current):
+                with open("/proc/%d/task/%s/children" % (current, tid), encoding="ascii") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def memory_kib(pid):
+    """``(PSS, RSS)`` of one process in KiB (0, 0 once it is gone)."""
+    pss = rss = 0
+    try:
+        with open("/proc/%d/smaps_rollup" % pid, encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return pss, rss
+
+
+def measure(cmd, env, log_path, interval=0.1):
+    """Run ``cmd`` (cwd: the repository); wall and CPU time, peak memory, exit status."""
+    peak = {"pss": 0, "rss": 0, "processes": 0}
+    done = threading.Event()
+    with open(log_path, "w", encoding="utf-8") as log:
+        log.write("$ %s\n\n" % show(cmd))
+        log.flush()
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def sample():
+            while not done.is_set():
+                pids = descendants(proc.pid)
+                sizes = [memory_kib(pid) for pid in pids]
+                peak["pss"] = max(peak["pss"], sum(size[0] for size in sizes))
+                peak["rss"] = max(peak["rss"], sum(size[1] for size in sizes))
+                peak["processes"] = max(peak["processes"], len(pids))
+                done.wait(interval)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"rc": proc.returncode, "wall": round(wall, 2), "cpu": round(usage.ru_utime + usage.ru_stime, 2),
+            "started": started, "peak_pss_mib": round(peak["pss"] / 1024.0, 1),
+            "peak_rss_sum_mib": round(peak["rss"] / 1024.0, 1), "max_processes": peak["processes"],
+            "largest_rss_mib": round(usage.ru_maxrss / 1024.0, 1), "command": show(cmd), "log": rel(log_path)}
+
+
+def api_calls(stats):
+    requests = dict((op, count) for op, count in stats.get("requests", {}).items() if count)
+    return requests, sum(requests.values())
+
+
+def read_timer(path, started):
+    """The per-task breakdown of a playbook run from the bench_timer callback's file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    tasks = record["tasks"]
+    rows = [{"name": "start-up (Python, inventory, playbook) before the first task",
+             "seconds": round(tasks[0]["start"] - started if tasks else 0, 2), "results": None, "items": 0}]
+    for index, task in enumerate(tasks):
+        end = tasks[index + 1]["start"] if index + 1 < len(tasks) else record["end"]
+        rows.append({"name": task["name"].split(" : ", 1)[-1], "seconds": round(end - task["start"], 2),
+                     "results": task["results"], "items": len(task["items"]), "start": task["start"],
+                     "item_ends": task["items"], "end": end})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The runs
+# ---------------------------------------------------------------------------------------------
+
+
+def write_inventory(hosts, names):
+    path = os.path.join(OUT, "inventory-%d.yml" % hosts)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("---\n# %d hosts generated by benchmarks/run.py: the emulator's --generate-hosts %d\n" % (
+            hosts, hosts))
+        handle.write("all:\n  vars:\n    ansible_connection: local\n"
+                     "    ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n  hosts:\n")
+        for name in names:
+            handle.write("    %s:\n" % name)
+    return path
+
+
+def base_env(emulator):
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith(("HUAWEICLOUD_", "CLOUD_SDK_", "TENCENTCLOUD_")):
+            del env[name]
+    env.update(emulator.environment())
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_role(emulator, provider, hosts, inventory, args):
+    tag = "role-%s-%d" % (provider, hosts)
+    timer = os.path.join(OUT, tag + ".tasks.json")
+    env = base_env(emulator)
+    env.update(ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="bench_timer", BENCH_TIMER_OUT=timer)
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "playbooks/scan_images.yml",
+           "-e", "image_scan_provider=%s" % provider]
+    for var in ROLE_VARS + ("image_scan_wait_sleep=%d" % args.wait_sleep,):
+        cmd += ["-e", var]
+    emulator.admin("POST", "reset")
+    cpu = emulator.cpu_seconds()
+    result = measure(cmd, env, os.path.join(OUT, tag + ".log"))
+    result["emulator_cpu"] = round(emulator.cpu_seconds() - cpu, 2)
+    result["stats"] = emulator.admin("GET", "stats")
+    result["tasks"] = read_timer(timer, result["started"])
+    return result
+
+
+def run_sdk(emulator, provider, hosts, inventory, args):
+    tag = "sdk-%s-%d" % (provider, hosts)
+    cmd = [sys.executable, "benchmarks/sdk_job.py", "--provider", provider, "--inventory", inventory,
+           "--wait-sleep", str(args.wait_sleep), "--output", os.path.join(OUT, tag + ".json")]
+    emulator.admin("POST", "reset")
+    cpu = emulator.cpu_seconds()
+    log = os.path.join(OUT, tag + ".log")
+    result = measure(cmd, base_env(emulator), log)
+    result["emulator_cpu"] = round(emulator.cpu_seconds() - cpu, 2)
+    result["stats"] = emulator.admin("GET", "stats")
+    with open(log, encoding="utf-8") as handle:
+        lines = [line for line in handle.read().splitlines() if line.startswith("{")]
+    result["summary"] = json.loads(lines[-1]) if lines else None
+    return result
+
+
+def run_module_vs_uri(emulator, args):
+    tag = "module-vs-uri"
+    timer = os.path.join(OUT, tag + ".tasks.json")
+    inventory = os.path.join(OUT, "localhost.yml")
+    with open(inventory, "w", encoding="utf-8") as handle:
+        handle.write("---\nall:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                     "      ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n")
+    variables = os.path.join(OUT, tag + ".vars.json")
+    with open(variables, "w", encoding="utf-8") as handle:
+        json.dump({"bench_endpoint": emulator.url, "bench_project_id": HSS_PROJECT, "bench_auth_token": HSS_TOKEN,
+                   "bench_access_key": HSS_AK, "bench_secret_key": HSS_SK, "bench_calls": args.calls}, handle)
+    env = base_env(emulator)
+    for name in list(env):  # the token variant must not find AK/SK in the environment
+        if name.startswith("HUAWEICLOUD_"):
+            del env[name]
+    env.update(ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="bench_timer", BENCH_TIMER_OUT=timer)
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "benchmarks/module_vs_uri.yml",
+           "-e", "@" + rel(variables)]
+    emulator.admin("POST", "reset")
+    result = measure(cmd, env, os.path.join(OUT, tag + ".log"))
+    result["stats"] = emulator.admin("GET", "stats")
+    tasks = read_timer(timer, result["started"]) or []
+    result["variants"] = []
+    for task in tasks[1:]:
+        ends = task["item_ends"]
+        intervals = [b - a for a, b in zip([task["start"]] + ends[:-1], ends)]
+        result["variants"].append({
+            "name": task["name"], "calls": len(ends),
+            "mean": round(task["seconds"] / max(len(ends), 1), 4),
+            "median": round(statistics.median(intervals), 4) if intervals else None,
+            "first": round(intervals[0], 4) if intervals else None})
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+EMULATOR_MIN_RPS = 500
+
+
+def run_emulator_throughput():
+    """The emulator's own list throughput on 5,000 hosts x 10 images (tests/emulator/bench.py)."""
+    cmd = [os.path.join(BIN, "python"), os.path.join(REPO, "tests", "emulator", "bench.py"),
+           "--hosts", "5000", "--images-per-host", "10", "--min-rps", str(EMULATOR_MIN_RPS)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return {"cmd": show(["python", "tests/emulator/bench.py"] + cmd[2:]),
+            "rc": proc.returncode, "output": (proc.stdout + proc.stderr).strip()}
+
+
+def machine():
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        mem_kib = int(re.search(r"MemTotal:\s+(\d+)", handle.read()).group(1))
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            found = re.search(r"model name\s*:\s*(.+)", handle.read())
+            model = found.group(1).strip() if found else ""
+    except OSError:
+        pass
+
+    def version(name):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "nproc": os.cpu_count(), "memory_gib": round(mem_kib / 1024.0 / 1024.0, 1), "cpu": model,
+        "kernel": platform.release(), "python": platform.python_version(),
+        "ansible_core": version("ansible-core"), "forks": os.environ.get("ANSIBLE_FORKS", "5 (default)"),
+        "sdks": "huaweicloudsdkhss %s, huaweicloudsdkcore %s, tencentcloud-sdk-python-tcss %s, "
+                "tencentcloud-sdk-python-common %s" % (
+                    version("huaweicloudsdkhss"), version("huaweicloudsdkcore"),
+                    version("tencentcloud-sdk-python-tcss"), version("tencentcloud-sdk-python-common")),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def ratio(a, b):
+    return "%.1fx" % (a / b) if a and b else "-"
+
+
+def fmt(value, digits=1):
+    return ("%%.%df" % digits) % value if isinstance(value, (int, float)) else "-"
+
+
+def job_rows(data):
+    lines = ["| cloud | hosts | job | wall s | CPU s | peak PSS, tree MiB | largest RSS MiB | API calls | "
+             "calls / host | images scanned | emulator CPU s |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for run in data["fleets"]:
+        for provider in data["providers"]:
+            pair = run["jobs"].get(provider)
+            if not pair:
+                continue
+            for label, key in (("role", "role"), ("SDK script", "sdk")):
+                res = pair[key]
+                dummy, calls = api_calls(res["stats"])
+                status = "" if res["rc"] == 0 else " (FAILED rc %s)" % res["rc"]
+                lines.append("| %s | %d | %s%s | %s | %s | %s | %s | %d | %s | %s | %s |" % (
+                    CLOUD[provider], run["hosts"], label, status, fmt(res["wall"]), fmt(res["cpu"]),
+                    fmt(res["peak_pss_mib"], 0), fmt(res["largest_rss_mib"], 0), calls,
+                    fmt(calls / float(run["hosts"]), 2), res["stats"]["images_scanned"][provider],
+                    fmt(res["emulator_cpu"])))
+            role, sdk = pair["role"], pair["sdk"]
+            lines.append("| %s | %d | **role / SDK** | **%s** | **%s** | **%s** | **%s** | **%s** | | | |" % (
+                CLOUD[provider], run["hosts"], ratio(role["wall"], sdk["wall"]), ratio(role["cpu"], sdk["cpu"]),
+                ratio(role["peak_pss_mib"], sdk["peak_pss_mib"]), ratio(role["largest_rss_mib"], sdk["largest_rss_mib"]),
+                ratio(api_calls(role["stats"])[1], api_calls(sdk["stats"])[1])))
+    return lines
+
+
+def calls_rows(data, provider):
+    columns = []
+    for run in data["fleets"]:
+        pair = run["jobs"].get(provider)
+        if pair:
+            columns.append(("role %d" % run["hosts"], api_calls(pair["role"]["stats"])[0]))
+            columns.append(("SDK %d" % run["hosts"], api_calls(pair["sdk"]["stats"])[0]))
+    ops = sorted(set(op for dummy, calls in columns for op in calls))
+    lines = ["| %s API | %s |" % (CLOUD[provider], " | ".join(name for name, dummy in columns)),
+             "|---|%s" % ("---:|" * len(columns))]
+    for op in ops:
+        lines.append("| %s | %s |" % (op.split(".", 1)[1], " | ".join(str(calls.get(op, 0)) for dummy, calls in columns)))
+    lines.append("| **total** | %s |" % " | ".join("**%d**" % sum(calls.values()) for dummy, calls in columns))
+    return lines
+
+
+def task_kind(task, hosts):
+    if task["results"] is None:
+        return "once"
+    if task["items"] >= hosts:
+        return "once, a loop over the hosts"
+    if task["results"] >= hosts:
+        return "per host"
+    return "once"
+
+
+def task_groups(tasks, hosts):
+    """Tasks by name, in order: total seconds, how many times the task ran, per host or once."""
+    groups = {}
+    for task in tasks:
+        group = groups.setdefault(task["name"], {"seconds": 0.0, "count": 0, "kind": task_kind(task, hosts)})
+        group["seconds"] += task["seconds"]
+        group["count"] += 1
+    return groups
+
+
+def task_rows(data, provider):
+    runs = [(run["hosts"], run["jobs"][provider]["role"]) for run in data["fleets"]
+            if provider in run["jobs"] and run["jobs"][provider]["role"].get("tasks")]
+    if not runs:
+        return []
+    grouped = [(hosts, task_groups(res["tasks"], hosts)) for hosts, res in runs]
+    names = []
+    for dummy, groups in grouped:
+        names.extend(name for name in groups if name not in names)
+    lines = ["| task (%s) | runs | %s |" % (CLOUD[provider], " | ".join(
+        "%d hosts: s | ms / host" % hosts for hosts, dummy in runs)), "|---|---|%s" % ("---:|---:|" * len(runs))]
+    for name in names:
+        cells, kind = [], None
+        for hosts, groups in grouped:
+            group = groups.get(name)
+            if group is None:
+                cells.append("- | -")
+                continue
+            kind = kind or group["kind"]
+            times = " (%d tasks)" % group["count"] if group["count"] > 1 else ""
+            cells.append("%s%s | %s" % (fmt(group["seconds"]), times, fmt(1000.0 * group["seconds"] / hosts)))
+        lines.append("| %s | %s | %s |" % (name.replace("|", "/"), kind, " | ".join(cells)))
+    lines.append("| **whole run (wall)** | | %s |" % " | ".join(
+        "**%s** | **%s**" % (fmt(res["wall"]), fmt(1000.0 * res["wall"] / hosts)) for hosts, res in runs))
+    per_host = []
+    for hosts, groups in grouped:
+        seconds = sum(group["seconds"] for group in groups.values() if group["kind"] != "once")
+        per_host.append("%s | %s" % (fmt(seconds), fmt(1000.0 * seconds / hosts)))
+    lines.append("| of which the per-host tasks and the loop over the hosts | | %s |" % " | ".join(per_host))
+    return lines
+
+
+def highlights(data):
+    """A few sentences computed from the figures of the largest fleet."""
+    lines = []
+    if not data["fleets"]:
+        return lines
+    run = data["fleets"][-1]
+    hosts = run["hosts"]
+    for provider in data["providers"]:
+        pair = run["jobs"].get(provider)
+        if not pair or not pair["role"].get("tasks"):
+            continue
+        role, sdk = pair["role"], pair["sdk"]
+        role_calls, sdk_calls = api_calls(role["stats"])[1], api_calls(sdk["stats"])[1]
+        groups = task_groups(role["tasks"], hosts)
+        per_host = sum(group["seconds"] for group in groups.values() if group["kind"] != "once")
+        vuln_op = "hss.ListImageVulnerabilities" if provider == "hss" else "tcss.DescribeAssetImageVulList"
+        lines.append(
+            "- %s, %d hosts: the role took %s s wall and %s s CPU, the SDK script %s s and %s s, for %d and %d API "
+            "calls (%s per host; %d of the SDK script's are vulnerability listings, one per image with findings). "
+            "%s s of the role's wall time (%.0f%%) went to the tasks that run per host or loop over the hosts: "
+            "%.0f ms per host." % (
+                CLOUD[provider], hosts, fmt(role["wall"]), fmt(role["cpu"]), fmt(sdk["wall"]), fmt(sdk["cpu"]),
+                role_calls, sdk_calls, fmt(role_calls / float(hosts), 1), sdk["stats"]["requests"].get(vuln_op, 0),
+                fmt(per_host), 100.0 * per_host / role["wall"], 1000.0 * per_host / hosts))
+        summary = sdk.get("summary") or {}
+        batches = summary.get("trigger_calls", 0)
+        if provider == "tcss" and batches > 1 and "trigger_and_wait" in summary.get("phases", {}):
+            repeated = sum(group["seconds"] for group in groups.values() if group["count"] == batches)
+            lines.append(
+                "- TCSS scans one task at a time: %d batches one after the other. Per batch, the SDK script spent %s s "
+                "starting and waiting (the %s s scan plus the polling granularity), the role %s s in its per-batch "
+                "tasks." % (batches, fmt(summary["phases"]["trigger_and_wait"] / batches),
+                            fmt(data["options"]["scan_seconds"], 0), fmt(repeated / batches)))
+    mvu = data.get("module_vs_uri")
+    if mvu and len(mvu["variants"]) >= 2:
+        uri, module = mvu["variants"][0], mvu["variants"][1]
+        lines.append(
+            "- One call: `hss_image_scan_task_info` %s s against `ansible.builtin.uri` %s s (%s): both are one "
+            "Ansible module run, whose start-up is most of the cost." % (
+                fmt(module["mean"], 3), fmt(uri["mean"], 3), ratio(module["mean"], uri["mean"])))
+    return lines
+
+
+def render(data):
+    m = data["machine"]
+    opts = data["options"]
+    lines = ["# Benchmark: the image_scan role against the official SDKs", "",
+             "Produced by `make bench` (`benchmarks/run.py`) on %s; the whole benchmark took %.1f minutes. "
+             "Rerun it with `make bench` (`make bench BENCH_ARGS=\"--sizes 200\"` for a shorter run; "
+             "`python benchmarks/run.py --help` lists the options)." % (m["date"], data["total_seconds"] / 60.0), "",
+             "## Machine", "",
+             "| CPUs (nproc) | memory | CPU | kernel | Python | ansible-core | Ansible forks |",
+             "|---:|---:|---|---|---|---|---|",
+             "| %s | %s GiB | %s | %s | %s | %s | %s |" % (
+                 m["nproc"], m["memory_gib"], m["cpu"] or "-", m["kernel"], m["python"], m["ansible_core"],
+                 m["forks"]), "",
+             "SDKs: %s." % m["sdks"], "",
+             "## What runs", "",
+             "One emulator per fleet size, serving the hosts it generates (`node-NNN...`; the generator puts "
+             "every 20th host's agents offline) with %d images each; each scan task takes %s s "
+             "(`--scan-seconds`; short, so that the TCSS runs, which wait for their scan tasks one after another, "
+             "keep the whole benchmark under a quarter of an hour). The inventory lists the same hosts, local connection. Before every run the "
+             "emulator is reset (`POST /_emulator/reset`), so every image starts unscanned. Commands, from the "
+             "repository root (`make bench` provides `.venv`, the collection tree and "
+             "`ANSIBLE_COLLECTIONS_PATH`):" % (opts["images_per_host"], fmt(opts["scan_seconds"], 0)), "", "```"]
+    run0 = data["fleets"][0] if data["fleets"] else None
+    for run in data["fleets"]:
+        lines.append("# %d hosts: %s" % (run["hosts"], run["fleet"]))
+        lines.append(run["emulator"])
+        for provider in data["providers"]:
+            pair = run["jobs"].get(provider)
+            if pair:
+                lines.append(pair["role"]["command"])
+                lines.append(pair["sdk"]["command"])
+    if data.get("module_vs_uri"):
+        lines.append("# one call: module against uri (on the %d-host emulator, started with --hss-token)" % (
+            run0["hosts"]))
+        lines.append(data["module_vs_uri"]["command"])
+    lines += ["```", "",
+              "The environment carries the emulator's address and fake credentials in the variables the "
+              "collection reads (`HUAWEICLOUD_SDK_*`, `TENCENTCLOUD_*`). The role runs with `%s` and "
+              "`image_scan_wait_sleep=%s`, other variables at their defaults (batches of 100 images, max age "
+              "24h). The SDK script does the same job with the same batch size, the same page sizes (the "
+              "largest each API accepts: HSS 200, TCSS 100) and the same polling policy (first pause %s s, "
+              "growing by half up to four times that)." % (
+                  "`, `".join(ROLE_VARS), opts["wait_sleep"], opts["wait_sleep"]), "",
+              "## The role against a plain SDK script", ""]
+    lines += job_rows(data)
+    found = highlights(data)
+    if found:
+        lines += ["", "What stands out:", ""] + found
+    lines += ["", "## API calls per API", ""]
+    for provider in data["providers"]:
+        lines += calls_rows(data, provider) + [""]
+    lines += ["## Where the role's time goes", "",
+              "From a callback that timestamps every task (`benchmarks/callback_plugins/bench_timer.py`): a task "
+              "lasts from its start to the start of the next one. *Per host* tasks run once for every host "
+              "(role argument validation, the severity gate, skipped here since `image_scan_fail_on=none`); "
+              "the others run once for the play.", ""]
+    for provider in data["providers"]:
+        lines += task_rows(data, provider) + [""]
+    mvu = data.get("module_vs_uri")
+    if mvu:
+        lines += ["## One module run against `ansible.builtin.uri`", "",
+                  "The same HSS `ListImageScanTask` call (one page, `limit=200`) to the same emulator, %d times per "
+                  "task in a loop. `uri` can only send a static token, so the emulator accepts the IAM token "
+                  "`X-Auth-Token` (`--hss-token`), and the module is run with `auth_token` for the like-for-like "
+                  "figure; the signed variant (`access_key`/`secret_key`, SDK-HMAC-SHA256, what users normally "
+                  "run) is shown too. Time per call is measured between loop item results; the first call of "
+                  "each task also pays for building the module's AnsiballZ payload." % opts["calls"], "",
+                  "| task | calls | mean s / call | median s / call | first call s | ratio (mean) to uri |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        base = mvu["variants"][0]["mean"] if mvu["variants"] else None
+        for variant in mvu["variants"]:
+            lines.append("| %s | %d | %s | %s | %s | %s |" % (
+                variant["name"], variant["calls"], fmt(variant["mean"], 3), fmt(variant["median"], 3),
+                fmt(variant["first"], 3), ratio(variant["mean"], base)))
+        dummy, calls = api_calls(mvu["stats"])
+        lines += ["", "The emulator counted %d `ListImageScanTask` calls and %s rejected ones." % (
+            calls, sum(sum(codes.values()) for codes in mvu["stats"].get("rejected", {}).values()) or "no"), ""]
+    lines += ["## How to read this", "",
+              "*Wall s* is the elapsed time of the whole command, start-up included; *CPU s* the user and system "
+              "time of the command and all its child processes (`wait4`). The emulator runs in its own process "
+              "on the same machine (*emulator CPU s*), so the client and the API compete for the same cores. "
+              "*Peak PSS, tree* is the largest sum, over one sample every 0.1 s, of the proportional set size of "
+              "the measured process and all its descendants (ansible-playbook, its forked workers and the "
+              "module processes; shared pages are split between the processes that share them); *largest RSS* "
+              "is `ru_maxrss` from `wait4`: the resident size of the largest single process of the tree. API "
+              "calls are what the emulator counted (`GET /_emulator/stats`), admin routes excluded; *calls / "
+              "host* divides them by the inventory's hosts. *Images scanned* counts scan results (HSS: one per "
+              "image and host; TCSS: one per image), the same for both jobs when they did the same work. The "
+              "role's TCSS time is mostly waiting: TCSS runs one scan task at a time, so batches of 100 images "
+              "are scanned one after the other, each for `--scan-seconds` plus the polling granularity; the SDK "
+              "script waits the same way. HSS scans all batches at once. Ratios are role / SDK script: how much "
+              "more the role costs than a hand-written script doing the same job. The figures are from one run "
+              "on the machine above; expect a few percent of noise between runs.", ""]
+    throughput = data.get("emulator_throughput")
+    if throughput:
+        lines += ["## The emulator's list throughput", "",
+                  "The emulator serves every run above; its list calls must not be what limits them. "
+                  "`%s` (at least %d requests/s per case, keep-alive connections, signed requests):"
+                  % (throughput["cmd"], EMULATOR_MIN_RPS), "", "```", throughput["output"], "```", ""]
+    return "\n".join(lines)
+
+
+def print_summary(data):
+    for line in job_rows(data):
+        print(line)
+    mvu = data.get("module_vs_uri")
+    if mvu and mvu["variants"]:
+        base = mvu["variants"][0]["mean"]
+        for variant in mvu["variants"]:
+            print("%-90s mean %.3f s/call  %s of uri" % (variant["name"], variant["mean"], ratio(variant["mean"], base)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+
+def fleet_of(emulator):
+    dataset = emulator.admin("GET", "dataset")
+    names = [host["host_name"] for host in dataset["hss"]["hosts"]]
+    offline = sum(1 for host in dataset["hss"]["hosts"] if host.get("agent_status") != "online")
+    description = "%d hosts (%d with agents offline), %d HSS image rows (image x host), %d distinct TCSS images" % (
+        len(names), offline, len(dataset["hss"]["local_images"]), len(dataset["tcss"]["images"]))
+    return names, description
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--sizes", default="200,1000", help="fleet sizes, comma-separated (default 200,1000)")
+    parser.add_argument("--images-per-host", type=int, default=5)
+    parser.add_argument("--scan-seconds", type=float, default=4)
+    parser.add_argument("--wait-sleep", type=int, default=1, help="image_scan_wait_sleep and the SDK script's")
+    parser.add_argument("--calls", type=int, default=20, help="calls per task in the module / uri comparison")
+    parser.add_argument("--providers", default="hss,tcss")
+    parser.add_argument("--results", default=os.path.join(BENCH, "results.md"))
+    parser.add_argument("--render", metavar="JSON", help="only write the results from a previous run's raw figures")
+    args = parser.parse_args(argv)
+
+    if args.render:
+        with open(args.render, encoding="utf-8") as handle:
+            data = json.load(handle)
+        with open(args.results, "w", encoding="utf-8") as handle:
+            handle.write(render(data))
+        return 0
+
+    collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "")
+    if not any(os.path.isdir(os.path.join(path, "ansible_collections", "cloudsec", "image_scan"))
+               for path in collections.split(os.pathsep) if path):
+        raise SystemExit("ANSIBLE_COLLECTIONS_PATH does not hold cloudsec.image_scan: run `make bench`")
+    os.makedirs(OUT, exist_ok=True)
+    began = time.monotonic()
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    providers = [p.strip() for p in args.providers.split(",") if p.strip()]
+    data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None,
+            "options": {"sizes": sizes, "images_per_host": args.images_per_host, "scan_seconds": args.scan_seconds,
+                        "wait_sleep": args.wait_sleep, "calls": args.calls}}
+    failed = []
+    for number, hosts in enumerate(sizes):
+        emulator = Emulator(hosts, args.images_per_host, args.scan_seconds)
+        try:
+            names, description = fleet_of(emulator)
+            print("== %d hosts: emulator on %s; %s" % (hosts, emulator.url, description), flush=True)
+            inventory = rel(write_inventory(hosts, names))
+            run = {"hosts": hosts, "fleet": description, "jobs": {},
+                   "emulator": show([os.path.join(BIN, "python")] + emulator.cmd[1:])}
+            data["fleets"].append(run)
+            for provider in providers:
+                pair = {}
+                for key, job in (("role", run_role), ("sdk", run_sdk)):
+                    res = job(emulator, provider, hosts, inventory, args)
+                    pair[key] = res
+                    dummy, calls = api_calls(res["stats"])
+                    print("   %-4s %-4s %5d hosts: rc %s, %7.1f s wall, %6.1f s CPU, %6.0f MiB PSS, %6d API calls, "
+                          "%d images scanned" % (provider, key, hosts, res["rc"], res["wall"], res["cpu"],
+                                                 res["peak_pss_mib"], calls, res["stats"]["images_scanned"][provider]),
+                          flush=True)
+                    if res["rc"] != 0:
+                        failed.append("%s %s %d (see %s)" % (key, provider, hosts, res["log"]))
+                if pair["role"]["stats"]["images_scanned"] != pair["sdk"]["stats"]["images_scanned"]:
+                    print("   note: the role and the SDK script scanned different numbers of images", flush=True)
+                run["jobs"][provider] = pair
+            if number == 0 and args.calls > 0:
+                res = run_module_vs_uri(emulator, args)
+                data["module_vs_uri"] = res
+                print("   module vs uri: rc %s, %s" % (res["rc"], ", ".join(
+                    "%.3f s/call" % variant["mean"] for variant in res["variants"])), flush=True)
+                if res["rc"] != 0:
+                    failed.append("module vs uri (see %s)" % res["log"])
+        finally:
+            emulator.stop()
+    data["emulator_throughput"] = run_emulator_throughput()
+    print("== emulator list throughput: rc %s" % data["emulator_throughput"]["rc"], flush=True)
+    print(data["emulator_throughput"]["output"], flush=True)
+    if data["emulator_throughput"]["rc"] != 0:
+        failed.append("emulator list throughput below %d requests/s" % EMULATOR_MIN_RPS)
+    data["total_seconds"] = round(time.monotonic() - began, 1)
+    with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1)
+    with open(args.results, "w", encoding="utf-8") as handle:
+        handle.write(render(data))
+    print()
+    print_summary(data)
+    print("\nwrote %s (raw figures and logs in %s/) in %.1f minutes" % (
+        rel(args.results), rel(OUT), data["total_seconds"] / 60.0))
+    if failed:
+        print("failed runs: %s" % "; ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
