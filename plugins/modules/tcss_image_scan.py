@@ -697,6 +697,16 @@ class ImageScan(object):
                 return True
         return False
 
+    def yield_to(self, running, must_scan):
+        """Another scan runs. Without ``must_scan`` follow it (True); with it, wait for it to end
+        so that ours can be sent (False)."""
+        self.tasks.append(running)
+        if not must_scan:
+            self.attached = True
+            return True
+        self.wait(running, purpose="the scan already running", own=False)
+        return False
+
     def start(self, params, before, relist, must_scan):
         """Send CreateAssetImageScanTask once for this intent.
 
@@ -731,12 +741,8 @@ class ImageScan(object):
                             self.fail("TCSS refused to start the scan although no scan seems to run; the account "
                                       "may lack the scan authorisation", error=exc, **self._image_lists())
                         continue
-                    if not must_scan:
-                        self.attached = True
-                        self.tasks.append(running)
+                    if self.yield_to(running, must_scan):
                         return running
-                    self.tasks.append(running)
-                    self.wait(running, purpose="the scan already running", own=False)
                     waited = True
                     continue
                 if not exc.ambiguous:
@@ -752,12 +758,8 @@ class ImageScan(object):
                 running = self.find_running_task()
                 if running is not None:
                     # Not ours: another scan runs.
-                    if not must_scan:
-                        self.attached = True
-                        self.tasks.append(running)
+                    if self.yield_to(running, must_scan):
                         return running
-                    self.tasks.append(running)
-                    self.wait(running, purpose="the scan already running", own=False)
                     waited = True
                     continue
                 resends += 1
