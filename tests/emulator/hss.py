@@ -906,7 +906,7 @@ class HssApi:
             "url": vuln["url"],
         })
 
-    # -- ListHostStatus (beyond API.md, from the SDK models) -----------------------------------
+    # -- ListHostStatus (beyond the image-scan APIs, from the SDK models) ------------------------
 
     def list_host_status(self, req):
         self.check_common(req)
