@@ -14,6 +14,7 @@ from ansible.errors import AnsibleError
 
 from ansible_collections.cloudsec.image_scan.plugins.action import hss_image_scan_wait as hw
 from ansible_collections.cloudsec.image_scan.plugins.action import tcss_image_scan_wait as tw
+from ansible_collections.cloudsec.image_scan.plugins.plugin_utils import _scan_wait as sw
 
 
 class Harness(object):
@@ -31,9 +32,9 @@ class Harness(object):
         connection._shell.tmpdir = None
         self.action = plugin.ActionModule(task, connection, mock.MagicMock(), None, None, None)
         monkeypatch.setattr(self.action, "_execute_module", self.execute)
-        monkeypatch.setattr(plugin, "_clock", clock)
-        monkeypatch.setattr(plugin, "_sleep", clock.sleep)
-        monkeypatch.setattr(plugin.display, "display", self.show)
+        monkeypatch.setattr(sw, "_clock", clock)
+        monkeypatch.setattr(sw, "_sleep", clock.sleep)
+        monkeypatch.setattr(sw.display, "display", self.show)
         self.clock = clock
 
     def show(self, msg, stderr=False):
@@ -275,7 +276,7 @@ def test_wait_options_that_cannot_work_are_refused(monkeypatch, clock, plugin, b
 
 def test_the_shared_options_are_the_modules_own_without_environment_fallbacks():
     for plugin in (hw, tw):
-        spec = plugin.shared_spec()
+        spec = plugin.ActionModule.shared_spec()
         assert "timeout" in spec and "validate_certs" in spec
         assert all("fallback" not in option for option in spec.values())
-    assert "access_key" in hw.shared_spec() and "secret_id" in tw.shared_spec()
+    assert "access_key" in hw.ActionModule.shared_spec() and "secret_id" in tw.ActionModule.shared_spec()

@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the HSS and TCSS wait actions share: progress lines, polling the collection's own info
+modules with a deadline, and the shape of their results.
+
+This is a private module of the collection; its interface may change without notice.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
+
+display = Display()
+
+# Indirections the unit tests replace.
+_clock = time.monotonic
+_sleep = time.sleep
+
+#: An unchanged progress line is shown again after this many seconds.
+REPEAT_AFTER = 60.0
+
+
+class Failed(Exception):
+    """End the action as failed with this result."""
+
+    def __init__(self, **result):
+        super(Failed, self).__init__(result.get("msg"))
+        self.result = result
+
+
+class Progress(object):
+    """Shows one progress line per poll at most, and only when it changed or a minute passed.
+
+    The lines go to standard error, so that a stdout callback such as json stays readable."""
+
+    def __init__(self, label, show):
+        self.label = label
+        self.show = show
+        self.started = _clock()
+        self.shown = None
+        self.shown_at = None
+        self.polls = 0
+        self.last = None
+
+    def elapsed(self):
+        return _clock() - self.started
+
+    def update(self, done, total, percent=None):
+        self.polls += 1
+        if percent is None:
+            percent = 100 if not total else int(100 * done / total)
+        self.last = dict(total=total, done=done, in_progress=max(total - done, 0), percent=percent)
+        line = "%s: %d%% (%d/%d images done)" % (self.label, percent, done, total)
+        now = _clock()
+        if self.show and (line != self.shown or now - self.shown_at >= REPEAT_AFTER):
+            display.display("%s after %ds" % (line, int(round(self.elapsed()))), stderr=True)
+            self.shown, self.shown_at = line, now
+
+    def summary(self):
+        return dict(progress=self.last, polls=self.polls, elapsed=round(self.elapsed(), 1))
+
+
+NOTHING = dict(images_pending=[], progress=None, polls=0, elapsed=0)
+
+
+class ScanWaitAction(ActionBase):
+    """Base of the wait actions: subclasses set the cloud's names and say how to read a task
+    and which images are still being scanned."""
+
+    TRANSFERS_FILES = False
+
+    CLOUD = ""
+    TASK_INFO = ""
+    #: Element type of the ``images`` option.
+    IMAGE_ELEMENTS = "str"
+
+    @staticmethod
+    def cloud_argument_spec():
+        raise NotImplementedError
+
+    @classmethod
+    def shared_spec(cls):
+        """The authentication and connection options, passed on as given: without the environment
+        fallbacks, which the modules apply themselves where they run."""
+        spec = copy.deepcopy(cls.cloud_argument_spec())
+        for option in spec.values():
+            option.pop("fallback", None)
+        return spec
+
+    @classmethod
+    def argument_spec(cls):
+        spec = dict(
+            images=dict(type="list", elements=cls.IMAGE_ELEMENTS),
+            task_id=dict(type="str"),
+            wait_timeout=dict(type="int", default=600),
+            wait_sleep=dict(type="int", default=5),
+            label=dict(type="str"),
+            display_progress=dict(type="bool", default=True),
+        )
+        spec.update(cls.shared_spec())
+        return spec
+
+    def info(self, module, module_args, task_vars):
+        """Run one info module with the shared options of this task; fail on its failure."""
+        args = dict((name, self._task.args[name]) for name in self.shared_spec() if name in self._task.args)
+        args.update(module_args)
+        result = self._execute_module(module_name=module, module_args=args, task_vars=task_vars)
+        if result.get("failed"):
+            raise Failed(msg="%s failed while waiting: %s" % (module, result.get("msg")), error=result.get("error"))
+        return result
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ScanWaitAction, self).run(tmp, task_vars)
+        del tmp
+        dummy, params = self.validate_argument_spec(
+            argument_spec=self.argument_spec(), mutually_exclusive=[("images", "task_id")])
+        result["changed"] = False
+        try:
+            if params["wait_timeout"] < 0 or params["wait_sleep"] < 1:
+                raise ValueError("wait_timeout must be 0 or more and wait_sleep 1 or more")
+            if params["task_id"] is not None:
+                result.update(self.wait_task(params, task_vars))
+            else:
+                result.update(self.wait_images(params, task_vars))
+        except Failed as failure:
+            result.update(failure.result, failed=True)
+        except ValueError as exc:
+            result.update(failed=True, msg=str(exc))
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
+
+    def _wait(self, poll, is_done, params):
+        return _scan.wait_for(poll, is_done, params["wait_timeout"], params["wait_sleep"], clock=_clock, sleeper=_sleep)
+
+    # -- one task ----------------------------------------------------------------------------
+
+    def read_task(self, task_id, task_vars):
+        """The normalised task ``task_id`` from the cloud's task info module, or ``None``."""
+        raise NotImplementedError
+
+    def wait_task(self, params, task_vars):
+        task_id = params["task_id"].strip()
+        if not task_id:
+            raise ValueError("task_id must not be empty")
+        progress = Progress(params["label"] or "%s scan task %s" % (self.CLOUD, task_id), params["display_progress"])
+
+        def poll():
+            task = self.read_task(task_id, task_vars)
+            if not task:
+                raise Failed(msg="%s knows no image scan task with ID %s" % (self.CLOUD, task_id), task=None)
+            done = int(task.get("succeeded") or 0) + int(task.get("failed") or 0)
+            progress.update(done, int(task.get("total") or 0), percent=int(task.get("progress") or 0))
+            return task
+
+        try:
+            task = self._wait(poll, lambda t: _scan.task_is_done(t.get("status")), params)
+        except _scan.WaitTimeout as exc:
+            raise Failed(
+                msg="Timed out after %ss waiting for %s scan task %s (progress %s%%); run again to wait further" % (
+                    params["wait_timeout"], self.CLOUD, task_id, exc.last.get("progress")),
+                task=exc.last, **progress.summary())
+        if task.get("status") != _scan.TASK_SUCCEEDED:
+            raise Failed(msg="%s scan task %s ended with status %s" % (self.CLOUD, task_id, task.get("status")),
+                         task=task, **progress.summary())
+        return dict(msg="%s scan task %s succeeded." % (self.CLOUD, task_id), task=task, **progress.summary())
+
+    # -- images whose task is not known -------------------------------------------------------
+
+    def image_keys(self, images):
+        """The distinct keys of the images to wait for; ``ValueError`` for an unusable element."""
+        raise NotImplementedError
+
+    def busy(self, keys, task_vars):
+        """The keys among ``keys`` whose image is still waiting or being scanned."""
+        raise NotImplementedError
+
+    def pending_list(self, pending):
+        return list(pending)
+
+    def wait_images(self, params, task_vars):
+        keys = self.image_keys(params["images"])
+        if not keys:
+            return dict(msg="Nothing to wait for.", **NOTHING)
+        if self._task.check_mode:
+            return dict(msg="Check mode: no scan was started, nothing to wait for.", **NOTHING)
+        progress = Progress(params["label"] or "%s scan" % self.CLOUD, params["display_progress"])
+
+        def poll():
+            pending = self.busy(keys, task_vars)
+            progress.update(len(keys) - len(pending), len(keys))
+            return pending
+
+        try:
+            self._wait(poll, lambda pending: not pending, params)
+        except _scan.WaitTimeout as exc:
+            raise Failed(
+                msg="Timed out after %ss waiting for %d of %d images to be scanned; run again to wait further" % (
+                    params["wait_timeout"], len(exc.last), len(keys)),
+                images_pending=self.pending_list(exc.last), **progress.summary())
+        return dict(msg="%d images scanned." % len(keys), images_pending=[], **progress.summary())
