@@ -108,6 +108,23 @@ class Phases(object):
 # ---------------------------------------------------------------------------------------------
 
 
+def host_results(wanted, host_ids, online, per_host):
+    """Each inventory host's verdict from the cloud's host ids (by name), the online ones and the
+    images grouped by host id."""
+    results = {}
+    for name in wanted:
+        host_id = host_ids.get(name)
+        if host_id is None:
+            results[name] = {"status": "not_enrolled"}
+        elif host_id not in online:
+            results[name] = {"status": "agent_offline"}
+        else:
+            images = per_host.get(host_id, [])
+            results[name] = {"status": "scanned" if images else "no_images", "images": images,
+                             "worst_severity": worst(image["severity"] for image in images)}
+    return results
+
+
 def hss_job(args, wanted, phases):
     # pylint: disable=import-outside-toplevel
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
@@ -184,17 +201,7 @@ def hss_job(args, wanted, phases):
         per_host.setdefault(row.host_id, []).append({
             "id": row.image_id, "name": row.image_name, "version": row.image_version,
             "scan_status": row.scan_status, "severity": worst(words), "findings": len(words)})
-    results = {}
-    for name in wanted:
-        host = hosts.get(name)
-        if host is None:
-            results[name] = {"status": "not_enrolled"}
-        elif host.host_id not in online:
-            results[name] = {"status": "agent_offline"}
-        else:
-            images = per_host.get(host.host_id, [])
-            results[name] = {"status": "scanned" if images else "no_images", "images": images,
-                             "worst_severity": worst(image["severity"] for image in images)}
+    results = host_results(wanted, dict((name, host.host_id) for name, host in hosts.items()), online, per_host)
     phases.stop()
     return results, findings, {"images_triggered": len(to_scan), "trigger_calls": len(groups)}
 
@@ -271,17 +278,7 @@ def tcss_job(args, wanted, phases):
                  "severity": worst(words), "findings": len(words)}
         for host_id in hosts_of.get(row.ImageID, ()):
             per_host.setdefault(host_id, []).append(image)
-    results = {}
-    for name in wanted:
-        host = hosts.get(name)
-        if host is None:
-            results[name] = {"status": "not_enrolled"}
-        elif host.HostID not in online:
-            results[name] = {"status": "agent_offline"}
-        else:
-            host_images = per_host.get(host.HostID, [])
-            results[name] = {"status": "scanned" if host_images else "no_images", "images": host_images,
-                             "worst_severity": worst(image["severity"] for image in host_images)}
+    results = host_results(wanted, dict((name, host.HostID) for name, host in hosts.items()), online, per_host)
     phases.stop()
     return results, findings, {"images_triggered": len(to_scan), "trigger_calls": len(groups)}
 
