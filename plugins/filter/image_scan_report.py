@@ -42,8 +42,16 @@ SKIPPED_RESULT = "skipped"
 JUNIT_FINDINGS_MAX = 50
 
 _IMAGE_KEYS = ("id", "name", "version", "digest", "scan_status", "failure_reason", "latest_scan_time", "severity",
-               "vulnerability_count")
+               "vulnerability_count", "gate_status", "gate_reason", "worst_counted")
 _SUMMARY_KEYS = ("images_total", "images_scanned", "images_failed", "images_pending")
+# Keys a host's fact may carry beside the original ones, with what an older fact means by their absence.
+_HOST_EXTRA = (("judged", True), ("not_judged_reason", None), ("incomplete_images", []),
+               ("unscannable_images", []), ("failures", []), ("message", None), ("warnings", []),
+               ("expired_exceptions", []), ("delta", None))
+#: Findings of a delta, in the order the reports show them.
+DELTA_KEYS = ("new", "fixed", "unchanged")
+#: SARIF ``baselineState`` of a finding's ``baseline`` word.
+_BASELINE_STATES = {"new": "new", "unchanged": "unchanged"}
 # Characters XML 1.0 cannot carry, even escaped.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -60,10 +68,41 @@ def _int(value):
 
 
 def image_label(image):
-    """``name:version`` of an image (or its ID when it has no name)."""
+    """``name:version`` of an image (``name`` when untagged, its ID when it has no name)."""
     name = _text(image.get("name")) or _text(image.get("id")) or "?"
     version = _text(image.get("version"))
     return "%s:%s" % (name, version) if version else name
+
+
+def finding_suppression(finding):
+    """The exception that suppresses a finding (``{id, reason, owner, until, ...}``), else None."""
+    entry = finding.get("suppressed") if isinstance(finding, dict) else None
+    return entry if isinstance(entry, dict) and entry else None
+
+
+def _delta_key(image_id, vuln_id, package):
+    return (_text(image_id), _text(vuln_id), _text(package))
+
+
+def finding_baseline_state(finding, image, host):
+    """``new`` or ``unchanged`` when a baseline says so for this finding, else None."""
+    state = _BASELINE_STATES.get(_text(finding.get("baseline")))
+    if state:
+        return state
+    delta = host.get("delta") if isinstance(host, dict) else None
+    if not isinstance(delta, dict):
+        return None
+    key = _delta_key(image.get("id"), finding.get("id"), finding.get("package"))
+    for word in ("new", "unchanged"):
+        if any(_delta_key(e.get("image_id"), e.get("id"), e.get("package")) == key for e in delta.get(word) or []):
+            return word
+    return None
+
+
+def fixed_count(reports):
+    """Findings a baseline had that the reports no longer have, or None without a baseline."""
+    counts = [r["totals"].get("fixed") for r in reports if (r.get("totals") or {}).get("fixed") is not None]
+    return sum(_int(c) for c in counts) if counts else None
 
 
 def _report_image(image, offending_ids):
@@ -74,76 +113,173 @@ def _report_image(image, offending_ids):
             counts[key] = _int(value)
     entry["severity_counts"] = counts
     entry["findings"] = list(image["findings"]) if image.get("findings") is not None else None
-    entry["offending"] = image.get("id") in offending_ids
+    entry["offending"] = bool(image["offending"]) if "offending" in image else image.get("id") in offending_ids
     return entry
 
 
 def _result(fact):
     if not fact.get("passed", True):
         return FAILED
-    if fact.get("status") in SKIPPED:
+    if fact.get("status") in SKIPPED or fact.get("judged") is False:
         return SKIPPED_RESULT
     return PASSED
 
 
-def image_scan_report(facts, provider, generated_at=None, fail_on=None, ignore_unfixed=None):
-    """The report document: every host in the order of ``facts``, its images with their severity
-    counts, and its gate decision, with totals."""
-    if not isinstance(facts, dict):
-        raise AnsibleFilterError("image_scan_report expects the dict of image_scan facts by host, got %s"
-                                 % type(facts).__name__)
-    first_gate = next((f.get("gate") for f in facts.values() if isinstance(f, dict) and f.get("gate")), {}) or {}
-    gate = {
-        "fail_on": fail_on if fail_on is not None else first_gate.get("fail_on", "critical"),
-        "ignore_unfixed": bool(ignore_unfixed if ignore_unfixed is not None else first_gate.get("ignore_unfixed")),
+def skip_reason(host):
+    """Why a skipped host was not judged."""
+    if host.get("status") in SKIPPED:
+        return "%s: %s" % (host["status"], SKIPPED[host["status"]])
+    return "not judged: %s" % (_text(host.get("not_judged_reason")) or "a scanner error concerned this host")
+
+
+def _host_entry(name, fact):
+    summary = dict(fact.get("summary") or {})
+    offending = list(fact.get("offending_images") or [])
+    offending_ids = set(o.get("id") for o in offending)
+    entry = {
+        "name": _text(name),
+        "status": fact.get("status"),
+        "result": _result(fact),
+        "passed": bool(fact.get("passed", True)),
+        "worst_severity": summary.get("worst_severity") or "none",
+        "scanned_at": fact.get("scanned_at"),
+        "cloud_host": fact.get("cloud_host"),
+        "summary": summary,
+        "offending_images": offending,
+        "images": [_report_image(image, offending_ids) for image in fact.get("images") or []],
     }
-    totals = dict(hosts=0, hosts_passed=0, hosts_failed=0, hosts_skipped=0, statuses={}, worst_severities={},
-                  images=0)
+    for key, default in _HOST_EXTRA:
+        value = fact.get(key, default)
+        entry[key] = list(value) if isinstance(value, list) else value
+    return entry
+
+
+def _host_suppressed(host):
+    if "suppressed" in host["summary"]:
+        return _int(host["summary"]["suppressed"])
+    return sum(1 for image in host["images"] for f in image.get("findings") or [] if finding_suppression(f))
+
+
+def _totals(hosts):
+    """The totals of a report: a function of its host entries only, so that merged slices add up."""
+    totals = dict(hosts=0, hosts_passed=0, hosts_failed=0, hosts_skipped=0, hosts_incomplete=0,
+                  hosts_not_judged=0, statuses={}, worst_severities={}, images=0, images_incomplete=0,
+                  images_unscannable=0, findings_suppressed=0)
     totals.update(dict.fromkeys(_SUMMARY_KEYS, 0))
     totals.update(dict.fromkeys(SEVERITY_COLUMNS, 0))
     distinct_images = set()
-    hosts = []
-    for name, fact in facts.items():
-        fact = fact or {}
-        summary = dict(fact.get("summary") or {})
-        offending = list(fact.get("offending_images") or [])
-        offending_ids = set(o.get("id") for o in offending)
-        result = _result(fact)
-        worst = summary.get("worst_severity") or "none"
-        hosts.append({
-            "name": _text(name),
-            "status": fact.get("status"),
-            "result": result,
-            "passed": bool(fact.get("passed", True)),
-            "worst_severity": worst,
-            "scanned_at": fact.get("scanned_at"),
-            "cloud_host": fact.get("cloud_host"),
-            "summary": summary,
-            "offending_images": offending,
-            "images": [_report_image(image, offending_ids) for image in fact.get("images") or []],
-        })
+    with_delta = False
+    deltas = dict.fromkeys(DELTA_KEYS, 0)
+    for host in hosts:
+        summary = host["summary"]
         totals["hosts"] += 1
-        totals["hosts_" + result] += 1
-        totals["statuses"][fact.get("status")] = totals["statuses"].get(fact.get("status"), 0) + 1
-        if result != SKIPPED_RESULT:
+        totals["hosts_" + host["result"]] += 1
+        totals["statuses"][host["status"]] = totals["statuses"].get(host["status"], 0) + 1
+        if host["status"] == "incomplete":
+            totals["hosts_incomplete"] += 1
+        if host.get("judged") is False:
+            totals["hosts_not_judged"] += 1
+        if host["result"] != SKIPPED_RESULT:
+            worst = host["worst_severity"]
             totals["worst_severities"][worst] = totals["worst_severities"].get(worst, 0) + 1
         for key in _SUMMARY_KEYS + SEVERITY_COLUMNS:
             totals[key] += _int(summary.get(key))
-        distinct_images.update(image.get("id") for image in fact.get("images") or [])
+        totals["images_incomplete"] += _int(summary.get("images_incomplete", len(host.get("incomplete_images") or [])))
+        totals["images_unscannable"] += _int(summary.get("images_unscannable",
+                                                         len(host.get("unscannable_images") or [])))
+        totals["findings_suppressed"] += _host_suppressed(host)
+        distinct_images.update(image.get("id") for image in host["images"])
+        if isinstance(host.get("delta"), dict):
+            with_delta = True
+            for key in DELTA_KEYS:
+                deltas[key] += len(host["delta"].get(key) or [])
     totals["images"] = len(distinct_images)
+    if with_delta:
+        totals.update(deltas)
+    return totals
+
+
+def _exceptions(exceptions, hosts):
+    """The run's exceptions (as the role validated them), else what the facts say of them."""
+    if exceptions is not None:
+        return [dict(e) for e in exceptions]
+    by_key = {}
+    for host in hosts:
+        for image in host["images"]:
+            for finding in image.get("findings") or []:
+                entry = finding_suppression(finding)
+                if entry:
+                    key = entry.get("index", entry.get("id"))
+                    known = by_key.setdefault(key, dict(entry, expired=False, matched=0))
+                    known["matched"] += 1
+    return list(by_key.values())
+
+
+def _expired(exceptions, hosts):
+    expired = [e for e in exceptions if e.get("expired")]
+    seen = set(e.get("index", e.get("id")) for e in expired)
+    for host in hosts:
+        for entry in host.get("expired_exceptions") or []:
+            key = entry.get("index", entry.get("id"))
+            if key not in seen:
+                seen.add(key)
+                expired.append(dict(entry, expired=True))
+    return expired
+
+
+def _baseline(baseline, hosts):
+    if baseline is not None:
+        return baseline
+    sources = [h["delta"].get("baseline") for h in hosts if isinstance(h.get("delta"), dict)]
+    if not sources:
+        return None
+    return {"source": sources[0], "hosts": sum(1 for h in hosts if isinstance(h.get("delta"), dict)
+                                               and h["delta"].get("baseline_found", True))}
+
+
+def assemble_report(provider, generated_at, gate, hosts, exceptions=None, baseline=None, expired_exceptions=None):
+    """A report document of host entries: what image_scan_report and image_scan_merge share."""
+    exceptions = _exceptions(exceptions, hosts)
     return {
         "format_version": FORMAT_VERSION,
         "provider": provider,
         "generated_at": generated_at,
         "gate": gate,
-        "totals": totals,
+        "exceptions": exceptions,
+        "expired_exceptions": expired_exceptions if expired_exceptions is not None else _expired(exceptions, hosts),
+        "baseline": _baseline(baseline, hosts),
+        "not_judged": [{"host": h["name"], "reason": h.get("not_judged_reason")}
+                       for h in hosts if h.get("judged") is False],
+        "totals": _totals(hosts),
         "hosts": hosts,
     }
 
 
-def _check_report(report, name):
+def image_scan_report(facts, provider, generated_at=None, fail_on=None, ignore_unfixed=None, exceptions=None,
+                      baseline=None):
+    """The report document: every host in the order of ``facts``, its images with their severity
+    counts, and its gate decision, with totals."""
+    if not isinstance(facts, dict):
+        raise AnsibleFilterError("image_scan_report expects the dict of image_scan facts by host, got %s"
+                                 % type(facts).__name__)
+    if exceptions is not None and not isinstance(exceptions, list):
+        raise AnsibleFilterError("image_scan_report: exceptions must be a list, got %s" % type(exceptions).__name__)
+    if baseline is not None and not isinstance(baseline, dict):
+        raise AnsibleFilterError("image_scan_report: baseline must be a dict, got %s" % type(baseline).__name__)
+    first_gate = next((f.get("gate") for f in facts.values() if isinstance(f, dict) and f.get("gate")), {}) or {}
+    gate = dict(first_gate)
+    gate["fail_on"] = fail_on if fail_on is not None else first_gate.get("fail_on", "critical")
+    gate["ignore_unfixed"] = bool(ignore_unfixed if ignore_unfixed is not None else first_gate.get("ignore_unfixed"))
+    hosts = [_host_entry(name, fact or {}) for name, fact in facts.items()]
+    return assemble_report(provider, generated_at, gate, hosts, exceptions=exceptions, baseline=baseline)
+
+
+def check_report(report, name):
     if not isinstance(report, dict) or "hosts" not in report or "totals" not in report:
         raise AnsibleFilterError("%s expects the result of cloudsec.image_scan.image_scan_report" % name)
+
+
+_check_report = check_report
 
 
 # -- JUnit XML ---------------------------------------------------------------------------------

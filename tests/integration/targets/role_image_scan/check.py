@@ -2,7 +2,7 @@
 
     check.py facts     the image_scan fact of every host, and which hosts the gate failed
     check.py progress  the wait showed progress lines, not a wall of retries
-    check.py reports   report.json, report.xml and report.html agree with the facts and the gate
+    check.py reports   report.json, report.xml, report.html and report.sarif agree with the facts and the gate
     check.py browser   report.html renders in headless chromium with a row per host
     check.py rerun     the second run changed nothing and sent no trigger
     check.py inventory write an inventory of N generated hosts
@@ -161,7 +161,7 @@ def cmd_reports(args):
     hosts = inventory_hosts(args.inventory)
     failed = gate_failed(args.log)
     check(failed, "the run failed no host: the reports cannot show failures")
-    for name in ("report.json", "report.xml", "report.html"):
+    for name in ("report.json", "report.xml", "report.html", "report.sarif"):
         path = os.path.join(args.dir, name)
         check(os.path.isfile(path) and os.path.getsize(path) > 0, "%s is missing or empty" % name)
         if os.path.isfile(path):
@@ -226,7 +226,72 @@ def cmd_reports(args):
     page = Page()
     page.feed(open(os.path.join(args.dir, "report.html"), encoding="utf-8").read())
     check_page(page, facts, hosts, failed, "report.html")
+
+    check_sarif(os.path.join(args.dir, "report.sarif"), facts, hosts, args.provider)
     finish("reports (%s)" % args.provider)
+
+
+SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "unknown": "note"}
+
+
+def find_upwards(*parts):
+    """A file of the collection, looked for from this target's directory upwards."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while True:
+        path = os.path.join(here, *parts)
+        if os.path.exists(path):
+            return path
+        if os.path.dirname(here) == here:
+            return None
+        here = os.path.dirname(here)
+
+
+def check_sarif(path, facts, hosts, provider):
+    """report.sarif: valid SARIF 2.1.0, one result per host, image and finding of the facts, with
+    the level of its severity, and read back the same by sarif-tools."""
+    import jsonschema
+
+    sarif = json.load(open(path))
+    schema_path = find_upwards("tests", "unit", "fixtures", "sarif-schema-2.1.0.json")
+    check(schema_path is not None, "the SARIF 2.1.0 schema is not in tests/unit/fixtures")
+    if schema_path:
+        errors = list(jsonschema.Draft4Validator(json.load(open(schema_path))).iter_errors(sarif))
+        check(not errors, "report.sarif is not valid SARIF 2.1.0: %s" % "; ".join(e.message for e in errors[:5]))
+    runs = sarif.get("runs") or []
+    check(len(runs) == 1 and runs[0]["properties"]["provider"] == provider, "report.sarif: one %s run expected" % provider)
+    if len(runs) != 1:
+        return
+    expected = {}
+    for host in hosts:
+        for image in facts[host].get("images") or []:
+            for finding in image.get("findings") or []:
+                key = (host, image["id"], finding["id"], finding.get("package"))
+                expected[key] = SARIF_LEVELS.get(finding.get("severity"), "note")
+    got = {}
+    for result in runs[0]["results"]:
+        props = result["properties"]
+        got[(props["host"], props["image_id"], result["ruleId"], props["package"])] = result["level"]
+    check(got == expected, "report.sarif results differ from the facts' findings: %d results, %d findings; "
+          "missing %s, extra %s" % (len(got), len(expected), sorted(set(expected) - set(got))[:3],
+                                    sorted(set(got) - set(expected))[:3]))
+    check(expected, "the facts have no findings: the SARIF report shows nothing")
+    rules = set(rule["id"] for rule in runs[0]["tool"]["driver"]["rules"])
+    check(rules == set(k[2] for k in expected), "report.sarif rules %d, distinct vulnerabilities %d"
+          % (len(rules), len(set(k[2] for k in expected))))
+    tool = os.path.join(os.path.dirname(sys.executable), "sarif")
+    tool = tool if os.path.exists(tool) else shutil.which("sarif")
+    check(tool, "sarif-tools is not installed (test-requirements.txt)")
+    if tool:
+        done = subprocess.run([tool, "summary", path], capture_output=True, text=True, timeout=120, check=False)
+        check(done.returncode == 0, "sarif summary failed: %s" % done.stderr[-2000:])
+        theirs = dict((level, int(n)) for level, n in re.findall(r"^(error|warning|note|none): (\d+)$", done.stdout, re.M)
+                      if int(n))
+        ours = dict((level, n) for level, n in runs[0]["properties"]["results_by_level"].items() if n)
+        want = {}
+        for level in expected.values():
+            want[level] = want.get(level, 0) + 1
+        check(theirs == ours == want, "SARIF counts: sarif-tools %s, the run's properties %s, the facts %s"
+              % (theirs, ours, want))
 
 
 class Page(html.parser.HTMLParser):
