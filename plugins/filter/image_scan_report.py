@@ -2,12 +2,11 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters that turn the per-host ``image_scan`` facts into reports: one data document (JSON),
-JUnit XML for CI systems and one self-contained HTML page."""
+"""Filters that turn the per-host ``image_scan`` facts into reports: one data document (JSON) and
+JUnit XML for CI systems (the HTML page and SARIF have filters of their own)."""
 
 from __future__ import annotations
 
-import html
 import re
 import xml.etree.ElementTree as ET
 
@@ -294,7 +293,10 @@ def _counts_text(counts):
 
 
 def gate_message(host, fail_on):
-    """The one-line message of a host the gate fails, naming its offending images."""
+    """The one-line message of a host the gate fails: the fact's own, else one naming its
+    offending images."""
+    if host.get("message"):
+        return _text(host["message"])
     offenders = ", ".join("%s (%s)" % (image_label(o), _text(o.get("severity"))) for o in host["offending_images"])
     return "%s has images at or above severity %s: %s" % (host["name"], fail_on, offenders)
 
@@ -361,149 +363,9 @@ def image_scan_junit(report):
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + to_text(ET.tostring(root, encoding="unicode")) + "\n"
 
 
-# -- HTML --------------------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1f2328;background:#fff}
-h1{font-size:1.5rem;margin:0 0 .25rem} h2{font-size:1.15rem;margin:2rem 0 .5rem}
-.meta{color:#59636e;margin:0 0 1rem}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #d1d9e0;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa} td.n{text-align:right;font-variant-numeric:tabular-nums}
-.cards{display:flex;flex-wrap:wrap;gap:.75rem;margin:.5rem 0}
-.card{border:1px solid #d1d9e0;border-radius:6px;padding:.6rem 1rem;min-width:7rem}
-.card b{display:block;font-size:1.6rem}
-.sev{display:inline-block;border-radius:4px;padding:0 .4rem;font-weight:600;color:#fff;background:#59636e}
-.sev-critical{background:#82071e}.sev-high{background:#cf222e}.sev-medium{background:#bc4c00}
-.sev-low{background:#9a6700}.sev-none{background:#1a7f37}.sev-unknown{background:#59636e}
-.res{font-weight:700}.res-passed{color:#1a7f37}.res-failed{color:#cf222e}.res-skipped{color:#59636e}
-tr.failed td:first-child{border-left:4px solid #cf222e}
-details{margin:.4rem 0} details>summary{cursor:pointer;padding:.2rem 0}
-details.host{border:1px solid #d1d9e0;border-radius:6px;padding:.3rem .8rem}
-.off{font-weight:700;color:#cf222e}
-tr.findings-row>td{border-top:none;padding-left:1.5rem} table.findings{margin:.3rem 0 .6rem}
-table.findings td:nth-child(2){white-space:nowrap}
-"""
-
-
-def _e(value):
-    return html.escape(_text(value), quote=True)
-
-
-def _sev(word):
-    word = _text(word) or "unknown"
-    css = word if word in SEVERITY_COLUMNS + ("none",) else "unknown"
-    return '<span class="sev sev-%s">%s</span>' % (css, _e(word))
-
-
-def _res(result):
-    return '<span class="res res-%s">%s</span>' % (_e(result), _e(result.upper() if result == FAILED else result))
-
-
-def _link(url, text):
-    url = _text(url)
-    if re.match(r"^https?://", url, re.I):
-        return '<a href="%s" rel="noopener noreferrer">%s</a>' % (_e(url), _e(text))
-    return _e(text)
-
-
-def _findings_html(findings):
-    rows = []
-    ordered = sorted(findings, key=lambda f: -_scan.severity_rank(f.get("severity")))
-    for finding in ordered:
-        rows.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-            _sev(finding.get("severity")), _link(finding.get("url"), finding.get("id")), _e(finding.get("package")),
-            _e(finding.get("version")), _e(finding.get("fixed_version") or ""),
-            "yes" if finding.get("fixable") else "no", _e(finding.get("description") or "")))
-    return ('<table class="findings"><thead><tr><th>severity</th><th>id</th><th>package</th><th>version</th>'
-            "<th>fixed in</th><th>fixable</th><th>description</th></tr></thead><tbody>%s</tbody></table>"
-            % "".join(rows))
-
-
-def _images_html(host):
-    if not host["images"]:
-        return "<p>No images.</p>"
-    rows = []
-    for image in host["images"]:
-        counts = image["severity_counts"]
-        findings = image.get("findings")
-        label = image_label(image)
-        rows.append('<tr class="image%s"><td>%s%s</td><td>%s</td><td>%s</td>%s<td class="n">%s</td></tr>' % (
-            " offending" if image["offending"] else "",
-            _e(label), ' <span class="off">over the gate</span>' if image["offending"] else "",
-            _e(image.get("scan_status")) + (" (%s)" % _e(image["failure_reason"]) if image.get("failure_reason")
-                                            else ""),
-            _sev(image.get("severity")),
-            "".join('<td class="n">%d</td>' % _int(counts.get(key)) for key in SEVERITY_COLUMNS[:4]),
-            len(findings) if findings is not None else "not collected"))
-        if findings:
-            rows.append('<tr class="findings-row"><td colspan="8"><details><summary>findings of %s</summary>%s'
-                        "</details></td></tr>" % (_e(label), _findings_html(findings)))
-    return ("<table><thead><tr><th>image</th><th>scan status</th><th>severity</th><th>critical</th><th>high</th>"
-            "<th>medium</th><th>low</th><th>findings</th></tr></thead><tbody>%s</tbody></table>" % "".join(rows))
-
-
-def image_scan_html(report):
-    """One self-contained HTML page of a report: summary by severity, a table of hosts with their
-    worst severity and gate result, and per host a drill-down to its images and findings."""
-    _check_report(report, "image_scan_html")
-    totals = report["totals"]
-    gate = report.get("gate") or {}
-    provider = _text(report.get("provider"))
-    title = "Image scan report: %s" % provider.upper()
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
-           "<h1>%s</h1>" % _e(title),
-           '<p class="meta">Generated %s. Gate: fail on %s%s.</p>' % (
-               _e(report.get("generated_at") or "?"), _e(gate.get("fail_on")),
-               ", unfixed vulnerabilities ignored" if gate.get("ignore_unfixed") else "")]
-    out.append('<section id="summary"><h2>Summary</h2><div class="cards">')
-    for label, key in (("hosts", "hosts"), ("passed", "hosts_passed"), ("failed", "hosts_failed"),
-                       ("skipped", "hosts_skipped"), ("images", "images")):
-        out.append('<div class="card" data-total="%s"><b>%d</b>%s</div>' % (key, _int(totals.get(key)), label))
-    out.append("</div>")
-    out.append('<table id="severities"><thead><tr><th>severity</th><th>vulnerabilities</th>'
-               "<th>hosts whose worst is this</th></tr></thead><tbody>")
-    for key in SEVERITY_COLUMNS:
-        out.append('<tr data-severity="%s"><td>%s</td><td class="n">%d</td><td class="n">%d</td></tr>' % (
-            key, _sev(key), _int(totals.get(key)), _int(totals["worst_severities"].get(key))))
-    out.append("</tbody></table></section>")
-    out.append('<section id="hosts"><h2>Hosts</h2><table id="host-table"><thead><tr><th>host</th><th>status</th>'
-               "<th>images</th><th>critical</th><th>high</th><th>medium</th><th>low</th><th>worst</th>"
-               "<th>gate</th></tr></thead><tbody>")
-    for number, host in enumerate(report["hosts"]):
-        summary = host["summary"]
-        out.append('<tr class="host %s" data-host="%s" data-result="%s"><td><a href="#host-%d">%s</a></td>'
-                   "<td>%s</td><td class=\"n\">%d</td>%s<td>%s</td><td>%s</td></tr>" % (
-                       _e(host["result"]), _e(host["name"]), _e(host["result"]), number, _e(host["name"]),
-                       _e(host["status"]), _int(summary.get("images_total")),
-                       "".join('<td class="n">%d</td>' % _int(summary.get(k)) for k in SEVERITY_COLUMNS[:4]),
-                       _sev(host["worst_severity"]), _res(host["result"])))
-    out.append("</tbody></table></section>")
-    out.append('<section id="details"><h2>Images by host</h2>')
-    for number, host in enumerate(report["hosts"]):
-        summary = host["summary"]
-        head = "%s: %s, %d images, worst %s, %s" % (
-            _e(host["name"]), _e(host["status"]), _int(summary.get("images_total")), _sev(host["worst_severity"]),
-            _res(host["result"]))
-        body = ""
-        if host["result"] == FAILED:
-            body += '<p class="off">%s</p>' % _e(gate_message(host, gate.get("fail_on")))
-        elif host["result"] == SKIPPED_RESULT:
-            body += "<p>%s.</p>" % _e(SKIPPED[host["status"]].capitalize())
-        body += _images_html(host)
-        out.append('<details class="host" id="host-%d" data-host="%s"%s><summary>%s</summary>%s</details>' % (
-            number, _e(host["name"]), " open" if host["result"] == FAILED else "", head, body))
-    out.append("</section></body></html>")
-    return "\n".join(out) + "\n"
-
-
 class FilterModule(object):
     def filters(self):
         return {
             "image_scan_report": image_scan_report,
             "image_scan_junit": image_scan_junit,
-            "image_scan_html": image_scan_html,
         }

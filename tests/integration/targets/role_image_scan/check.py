@@ -3,22 +3,26 @@
     check.py facts     the image_scan fact of every host, and which hosts the gate failed
     check.py progress  the wait showed progress lines, not a wall of retries
     check.py reports   report.json, report.xml, report.html and report.sarif agree with the facts and the gate
-    check.py browser   report.html renders in headless chromium with a row per host
+    check.py browser   report.html in headless chromium: a row per host, charts, filters and sorting
+                       driven through the devtools protocol, a screenshot
     check.py rerun     the second run changed nothing and sent no trigger
     check.py inventory write an inventory of N generated hosts
     check.py scale     API calls for a large inventory do not grow with its hosts
 """
 
 import argparse
+import base64
 import html.parser
 import json
 import os
 import re
+import select
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 import yaml
@@ -295,11 +299,11 @@ def check_sarif(path, facts, hosts, provider):
 
 
 class Page(html.parser.HTMLParser):
-    """The host rows, drill-downs and tags of a report page."""
+    """The host rows, drill-downs, scripts and tags of a report page."""
 
     def __init__(self):
         super(Page, self).__init__(convert_charrefs=True)
-        self.rows, self.details, self.tags = [], [], []
+        self.rows, self.details, self.tags, self.scripts = [], [], [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -308,16 +312,28 @@ class Page(html.parser.HTMLParser):
             self.rows.append((attrs["data-host"], attrs.get("data-result")))
         if tag == "details" and "data-host" in attrs:
             self.details.append(attrs["data-host"])
+        if tag == "script":
+            self.scripts.append(attrs)
+
+
+def expected_result(fact, host, failed):
+    if host in failed:
+        return "failed"
+    if fact["status"] in SKIPPED_STATUSES or fact.get("judged") is False:
+        return "skipped"
+    return "passed"
 
 
 def check_page(page, facts, hosts, failed, what):
     check([h for h, _r in page.rows] == hosts, "%s host rows %s" % (what, [h for h, _r in page.rows]))
     results = dict(page.rows)
     for host in hosts:
-        expected = "failed" if host in failed else "skipped" if facts[host]["status"] in SKIPPED_STATUSES else "passed"
+        expected = expected_result(facts[host], host, failed)
         check(results.get(host) == expected, "%s %s: row says %s, expected %s" % (what, host, results.get(host), expected))
     check(page.details == hosts, "%s: drill-downs %s" % (what, page.details))
-    check(not set(page.tags) & {"script", "link", "img", "iframe"}, "%s loads or runs something" % what)
+    check(not set(page.tags) & {"link", "img", "iframe", "object", "embed"}, "%s loads something" % what)
+    check(len(page.scripts) == 1 and not any("src" in attrs for attrs in page.scripts),
+          "%s: one inline script expected, got %s" % (what, page.scripts))
 
 
 def png_size(path):
@@ -326,6 +342,211 @@ def png_size(path):
     if head[:8] != b"\x89PNG\r\n\x1a\n":
         return None
     return struct.unpack(">II", head[16:24])
+
+
+class DevTools(object):
+    """Headless chromium driven through the devtools protocol over a pipe (--remote-debugging-pipe:
+    JSON messages ending in NUL, commands on fd 3, answers and events on fd 4)."""
+
+    def __init__(self, chromium, base):
+        to_browser, self._commands = os.pipe()
+        self._answers, from_browser = os.pipe()
+
+        def fds():
+            os.dup2(to_browser, 3)
+            os.dup2(from_browser, 4)
+            os.set_inheritable(3, True)
+            os.set_inheritable(4, True)
+
+        self.proc = subprocess.Popen(base + ["--remote-debugging-pipe", "about:blank"], preexec_fn=fds,
+                                     close_fds=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        os.close(to_browser)
+        os.close(from_browser)
+        self._buffer = b""
+        self._id = 0
+        self.events = []
+        self.session = None
+        target = self.call("Target.createTarget", {"url": "about:blank"}, browser=True)["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
+                                 browser=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(domain + ".enable")
+
+    def _next(self, deadline):
+        while b"\0" not in self._buffer:
+            ready, _w, _x = select.select([self._answers], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise RuntimeError("chromium did not answer within the deadline")
+            chunk = os.read(self._answers, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the devtools pipe")
+            self._buffer += chunk
+        raw, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(raw.decode("utf-8"))
+
+    def call(self, method, params=None, browser=False, timeout=60):
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params or {}}
+        if self.session and not browser:
+            message["sessionId"] = self.session
+        os.write(self._commands, json.dumps(message).encode("utf-8") + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = self._next(deadline)
+            if answer.get("id") == self._id:
+                if "error" in answer:
+                    raise RuntimeError("%s: %s" % (method, answer["error"]))
+                return answer.get("result") or {}
+            self.events.append(answer)
+
+    def wait_event(self, method, timeout=60):
+        for event in self.events:
+            if event.get("method") == method:
+                self.events.remove(event)
+                return event
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self._next(deadline)
+            if event.get("method") == method:
+                return event
+            self.events.append(event)
+
+    def js(self, expression):
+        answer = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in answer:
+            raise RuntimeError("script failed: %s" % answer["exceptionDetails"])
+        return answer["result"].get("value")
+
+    def click(self, selector):
+        """A real mouse click in the middle of the element."""
+        box = self.js("(function(){var e=document.querySelector(%s); e.scrollIntoView({block:'center'});"
+                      "var r=e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2];})()"
+                      % json.dumps(selector))
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left",
+                                                   "clickCount": 1})
+
+    def problems(self):
+        """Script exceptions and console errors (a refused script or resource is one)."""
+        found = []
+        for event in self.events:
+            if event.get("method") == "Runtime.exceptionThrown":
+                found.append(event["params"]["exceptionDetails"].get("text"))
+            if event.get("method") == "Log.entryAdded" and event["params"]["entry"].get("level") == "error":
+                found.append(event["params"]["entry"].get("text"))
+            if event.get("method") == "Runtime.consoleAPICalled" and event["params"].get("type") == "error":
+                found.append(str(event["params"].get("args")))
+        return found
+
+    def close(self):
+        try:
+            self.call("Browser.close", browser=True, timeout=10)
+        except (RuntimeError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._commands)
+        os.close(self._answers)
+
+
+_VISIBLE_ROWS = ("Array.prototype.filter.call(document.querySelectorAll('#host-table tbody tr'), "
+                 "function(r){return !r.hidden && r.offsetParent !== null;}).map(function(r){"
+                 "return r.getAttribute('data-host');})")
+_VISIBLE_DETAILS = ("Array.prototype.filter.call(document.querySelectorAll('details.host'), "
+                    "function(d){return d.offsetParent !== null;}).map(function(d){return d.getAttribute('data-host');})")
+
+
+def _select(tools, element_id, value):
+    """Choose an option of a select as a user does: focus it, then pick the option (a change event)."""
+    tools.click("#" + element_id)
+    tools.js("(function(){var s=document.getElementById(%s); s.value=%s;"
+             "s.dispatchEvent(new Event('change', {bubbles: true}));})()" % (json.dumps(element_id), json.dumps(value)))
+    tools.call("Input.dispatchKeyEvent", {"type": "keyDown", "key": "Escape", "code": "Escape",
+                                          "windowsVirtualKeyCode": 27})
+
+
+def check_interaction(tools, url, facts, hosts, failed, screenshot):
+    """Filters and sorting of the host table, done by clicking and typing, and the charts."""
+    tools.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 1600, "deviceScaleFactor": 1,
+                                                      "mobile": False})
+    tools.call("Page.navigate", {"url": url})
+    tools.wait_event("Page.loadEventFired")
+    results = dict((h, expected_result(facts[h], h, failed)) for h in hosts)
+    check(tools.js("document.getElementById('filters').hidden") is False,
+          "the page's script did not run (the filters are still hidden)")
+    check(tools.js(_VISIBLE_ROWS) == hosts, "not every host row is shown at first")
+    check(tools.js("document.getElementById('f-shown').textContent") == "%d of %d hosts shown" % (len(hosts), len(hosts)),
+          "the count of hosts shown is wrong at first")
+
+    # Charts: the hosts chart adds up to the hosts by gate result.
+    segments = tools.js("Array.prototype.map.call(document.querySelectorAll('#chart-hosts rect[data-key]'), "
+                        "function(r){return [r.getAttribute('data-key'), Number(r.getAttribute('data-count'))];})")
+    by_result = {}
+    for key, count in segments or []:
+        by_result[key] = by_result.get(key, 0) + count
+    want = {}
+    for result in results.values():
+        want[result] = want.get(result, 0) + 1
+    check(by_result == want, "the hosts chart shows %s, the gate %s" % (by_result, want))
+    drawn = tools.js("(function(){var r=document.getElementById('chart-hosts').getBoundingClientRect();"
+                     "return [r.width, r.height];})()")
+    check(drawn and drawn[0] > 100 and drawn[1] > 50, "the hosts chart is not drawn: %s" % (drawn,))
+    findings = tools.js("Array.prototype.reduce.call(document.querySelectorAll('#chart-findings rect[data-key]'), "
+                        "function(n, r){return n + Number(r.getAttribute('data-count'));}, 0)")
+    total = sum(fact["summary"].get(k, 0) for fact in facts.values() for k in ("critical", "high", "medium", "low", "unknown"))
+    check(findings == total, "the findings chart shows %s findings, the facts have %s" % (findings, total))
+
+    # Filter by gate result: only the failed hosts, rows and drill-downs.
+    _select(tools, "f-result", "failed")
+    failed_hosts = [h for h in hosts if results[h] == "failed"]
+    check(tools.js(_VISIBLE_ROWS) == failed_hosts, "filter failed: rows %s, expected %s" % (tools.js(_VISIBLE_ROWS), failed_hosts))
+    check(tools.js(_VISIBLE_DETAILS) == failed_hosts, "filter failed: drill-downs %s" % tools.js(_VISIBLE_DETAILS))
+    # And by host name, typed into the search box.
+    needle = failed_hosts[0][-2:] if failed_hosts else "x"
+    tools.click("#f-host")
+    tools.call("Input.insertText", {"text": needle})
+    expected = [h for h in failed_hosts if needle in h.lower()]
+    check(tools.js(_VISIBLE_ROWS) == expected, "filter failed + %r: rows %s, expected %s" % (needle, tools.js(_VISIBLE_ROWS), expected))
+    check(tools.js("document.getElementById('f-shown').textContent") == "%d of %d hosts shown" % (len(expected), len(hosts)),
+          "the count of hosts shown does not follow the filters")
+    if screenshot:
+        shot = base64.b64decode(tools.call("Page.captureScreenshot", {"format": "png"})["data"])
+        with open(screenshot.replace(".png", "-filtered.png"), "wb") as handle:
+            handle.write(shot)
+    # Worst severity: every shown row has it.
+    tools.js("(function(){var h=document.getElementById('f-host'); h.value=''; h.dispatchEvent(new Event('input'));})()")
+    _select(tools, "f-result", "")
+    worst = dict((h, facts[h]["summary"].get("worst_severity") or "none") for h in hosts)
+    level = worst[failed_hosts[0]] if failed_hosts else "none"
+    _select(tools, "f-worst", level)
+    check(tools.js(_VISIBLE_ROWS) == [h for h in hosts if worst[h] == level],
+          "filter worst=%s: rows %s" % (level, tools.js(_VISIBLE_ROWS)))
+    _select(tools, "f-worst", "")
+    check(tools.js(_VISIBLE_ROWS) == hosts, "clearing the filters does not show every host again")
+
+    # Sort by clicking a column head: critical counts ascending, then descending (ties keep the host order).
+    for direction in ("ascending", "descending"):
+        tools.click("#host-table th[data-key=critical] button")
+        sign = 1 if direction == "ascending" else -1
+        order = sorted(range(len(hosts)), key=lambda i: (sign * facts[hosts[i]]["summary"].get("critical", 0), i))
+        check(tools.js(_VISIBLE_ROWS) == [hosts[i] for i in order],
+              "sorted by critical %s: rows %s" % (direction, tools.js(_VISIBLE_ROWS)[:8]))
+        check(tools.js("document.querySelector('#host-table th[data-key=critical]').getAttribute('aria-sort')") == direction,
+              "the critical column does not say it is sorted %s" % direction)
+    tools.click("#host-table th[data-key=host] button")
+    check(tools.js(_VISIBLE_ROWS) == sorted(hosts), "sorted by host: rows %s" % tools.js(_VISIBLE_ROWS)[:8])
+    problems = tools.problems()
+    check(not problems, "the page logged errors: %s" % problems[:5])
+    if screenshot:
+        tools.call("Page.navigate", {"url": url})
+        tools.wait_event("Page.loadEventFired")
+        shot = base64.b64decode(tools.call("Page.captureScreenshot", {"format": "png"})["data"])
+        with open(screenshot, "wb") as handle:
+            handle.write(shot)
 
 
 def cmd_browser(args):
@@ -341,17 +562,18 @@ def cmd_browser(args):
     base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--user-data-dir=" + profile]
+    page = Page()
     try:
         dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, text=True, timeout=120, check=False)
         check(dom.returncode == 0, "chromium --dump-dom exited with %s: %s" % (dom.returncode, dom.stderr[-2000:]))
-        page = Page()
         page.feed(dom.stdout)
         check_page(page, facts, hosts, failed, "the DOM chromium built")
+        tools = DevTools(chromium, base)
+        try:
+            check_interaction(tools, url, facts, hosts, failed, args.screenshot)
+        finally:
+            tools.close()
         if args.screenshot:
-            shot = subprocess.run(base + ["--window-size=1280,1600", "--screenshot=" + args.screenshot, url],
-                                  capture_output=True, text=True, timeout=120, check=False)
-            check(shot.returncode == 0 and os.path.isfile(args.screenshot),
-                  "chromium --screenshot failed (%s): %s" % (shot.returncode, shot.stderr[-2000:]))
             size = png_size(args.screenshot) if os.path.isfile(args.screenshot) else None
             check(size == (1280, 1600), "the screenshot is not a 1280x1600 PNG: %s" % (size,))
             check(os.path.getsize(args.screenshot) > 20000 if size else False, "the screenshot looks empty")

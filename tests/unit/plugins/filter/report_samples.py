@@ -46,7 +46,8 @@ def image(image_id, name, version, findings=None, gate_status="fresh", gate_reas
 
 
 def delta_entry(img, f):
-    return {"image_id": img["id"], "image": "%s:%s" % (img["name"], img["version"]), "id": f["id"],
+    label = "%s:%s" % (img["name"], img["version"]) if img["version"] else img["name"]
+    return {"image_id": img["id"], "image": label, "id": f["id"],
             "severity": f["severity"], "package": f["package"]}
 
 

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import html.parser
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -12,6 +16,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan as f
+from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_html as h
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_report as r
 
 CLOUD_HOSTS = [
@@ -128,7 +133,7 @@ def test_images_without_findings_keep_the_cloud_counts_and_say_findings_were_not
     entry = rep["hosts"][0]["images"][0]
     assert entry["findings"] is None
     assert entry["severity_counts"] == {"critical": 0, "high": 2, "medium": 1, "low": 0, "unknown": 0}
-    assert "not collected" in r.image_scan_html(rep)
+    assert "not collected" in h.image_scan_html(rep)
 
 
 def test_no_hosts_gives_an_empty_report():
@@ -136,7 +141,8 @@ def test_no_hosts_gives_an_empty_report():
     assert rep["hosts"] == [] and rep["totals"]["hosts"] == 0
     root = ET.fromstring(r.image_scan_junit(rep).encode("utf-8"))
     assert root.get("tests") == "0" and root.findall(".//testcase") == []
-    assert "data-host" not in r.image_scan_html(rep)
+    _text, parsed = page(rep)
+    assert parsed.rows == [] and parsed.details == []
 
 
 @pytest.mark.parametrize("bad", [[], "text", None])
@@ -145,10 +151,10 @@ def test_report_refuses_what_is_not_the_facts(bad):
         r.image_scan_report(bad, "hss")
 
 
-@pytest.mark.parametrize("name", ["image_scan_junit", "image_scan_html"])
-def test_renderers_refuse_what_is_not_a_report(name):
+@pytest.mark.parametrize("render", [r.image_scan_junit, h.image_scan_html])
+def test_renderers_refuse_what_is_not_a_report(render):
     with pytest.raises(AnsibleFilterError, match="image_scan_report"):
-        getattr(r, name)({"web1": {}})
+        render({"web1": {}})
 
 
 # -- JUnit XML ---------------------------------------------------------------------------------
@@ -250,7 +256,7 @@ class Page(html.parser.HTMLParser):
 
 
 def page(rep=None):
-    text = r.image_scan_html(rep or report())
+    text = h.image_scan_html(rep or report())
     parser = Page()
     parser.feed(text)
     return text, parser
@@ -270,9 +276,15 @@ def test_html_has_a_row_and_a_drill_down_per_host():
 
 def test_html_is_self_contained():
     text, parsed = page()
-    assert "script" not in parsed.tags and "link" not in parsed.tags and "img" not in parsed.tags
-    assert "src=" not in text and "url(" not in text and "@import" not in text
-    assert "default-src 'none'" in text
+    assert "link" not in parsed.tags and "img" not in parsed.tags and "iframe" not in parsed.tags
+    assert "src=" not in text and "url(" not in text and "@import" not in text and "http-equiv=\"refresh" not in text
+    # One inline script, which the page's policy allows by its hash, and nothing from elsewhere.
+    assert parsed.tags.count("script") == 1
+    script = text.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text).group(1)
+    assert html.unescape(policy) == "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-%s'" % digest
+    assert "fetch(" not in script and "XMLHttpRequest" not in script and "http" not in script
 
 
 def test_html_escapes_everything_and_links_only_web_urls():
