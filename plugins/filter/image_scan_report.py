@@ -301,25 +301,56 @@ def gate_message(host, fail_on):
     return "%s has images at or above severity %s: %s" % (host["name"], fail_on, offenders)
 
 
+#: JUnit failure type of each gate rule (the first rule that failed a host names it).
+FAILURE_TYPES = {"severity": "severity_gate", "threshold": "threshold_gate", "incomplete": "incomplete_scan",
+                 "unscannable": "unscannable_image", "unenrolled": "not_enrolled", "error": "scanner_error"}
+
+
+def failure_type(host):
+    """The JUnit type of a failed host: ``scanner_error`` (a JUnit error) when a scanner error kept
+    the role from judging it, else the gate rule that failed it first."""
+    rules = [_text(f.get("rule")) for f in host.get("failures") or [] if isinstance(f, dict)]
+    return FAILURE_TYPES.get(rules[0], rules[0] + "_gate") if rules else "severity_gate"
+
+
+def _findings_lines(findings):
+    shown = sorted(findings, key=lambda f: -_scan.severity_rank(f.get("severity")))[:JUNIT_FINDINGS_MAX]
+    lines = []
+    for finding in shown:
+        fix = finding.get("fixed_version")
+        suppression = finding_suppression(finding)
+        lines.append("  - %s %s %s %s%s%s%s" % (
+            _text(finding.get("severity")), _text(finding.get("id")), _text(finding.get("package")),
+            _text(finding.get("version")), " (fixed in %s)" % _text(fix) if fix else "",
+            " [%s]" % _text(finding["baseline"]) if finding.get("baseline") else "",
+            " [suppressed: %s]" % _text(suppression.get("reason")) if suppression else ""))
+    if len(findings) > len(shown):
+        lines.append("  ... and %d more findings" % (len(findings) - len(shown)))
+    return lines
+
+
 def _failure_body(host):
     images = dict((image.get("id"), image) for image in host["images"])
-    lines = []
+    lines = ["%s: %s" % (_text(f.get("rule")), _text(f.get("message"))) for f in host.get("failures") or []
+             if isinstance(f, dict)]
     for offender in host["offending_images"]:
         image = images.get(offender.get("id"), {})
         lines.append("%s  id=%s  severity=%s  scan=%s" % (
             image_label(offender), _text(offender.get("id")), _text(offender.get("severity")),
             _text(image.get("scan_status"))))
         lines.append("  counts: %s" % _counts_text(image.get("severity_counts") or {}))
-        findings = image.get("findings") or []
-        shown = sorted(findings, key=lambda f: -_scan.severity_rank(f.get("severity")))[:JUNIT_FINDINGS_MAX]
-        for finding in shown:
-            fix = finding.get("fixed_version")
-            lines.append("  - %s %s %s %s%s" % (
-                _text(finding.get("severity")), _text(finding.get("id")), _text(finding.get("package")),
-                _text(finding.get("version")), " (fixed in %s)" % _text(fix) if fix else ""))
-        if len(findings) > len(shown):
-            lines.append("  ... and %d more findings" % (len(findings) - len(shown)))
+        lines.extend(_findings_lines(image.get("findings") or []))
+    lines.extend(_problem_lines(host))
     return "\n".join(lines)
+
+
+def _problem_lines(host):
+    lines = []
+    for kind in ("incomplete", "unscannable"):
+        for entry in host.get(kind + "_images") or []:
+            lines.append("%s: %s  id=%s  scan=%s  %s" % (kind, image_label(entry), _text(entry.get("id")),
+                                                         _text(entry.get("scan_status")), _text(entry.get("reason"))))
+    return lines
 
 
 def _host_line(host):
@@ -330,14 +361,48 @@ def _host_line(host):
         host["worst_severity"])
 
 
+def _system_out(host):
+    """The summary of a host, then what the reports know beside the verdict: suppressed findings,
+    expired exceptions, the delta, images without a fresh result, warnings."""
+    lines = [_host_line(host)]
+    if host.get("judged") is False:
+        lines.append("not judged: %s" % _text(host.get("not_judged_reason")))
+    for image in host["images"]:
+        for finding in image.get("findings") or []:
+            entry = finding_suppression(finding)
+            if entry:
+                lines.append("suppressed: %s in %s %s (%s; owner %s; until %s)" % (
+                    _text(finding.get("id")), image_label(image), _text(finding.get("package")),
+                    _text(entry.get("reason")), _text(entry.get("owner")) or "none", _text(entry.get("until"))))
+    for entry in host.get("expired_exceptions") or []:
+        lines.append("expired exception: %s (until %s; %s) no longer applies" % (
+            _text(entry.get("id")), _text(entry.get("until")), _text(entry.get("reason"))))
+    delta = host.get("delta")
+    if isinstance(delta, dict):
+        lines.append("against %s: %d new, %d fixed, %d unchanged%s" % (
+            _text(delta.get("baseline")), len(delta.get("new") or []), len(delta.get("fixed") or []),
+            len(delta.get("unchanged") or []), "" if delta.get("baseline_found", True) else
+            " (the host was not in the baseline)"))
+        for key in ("new", "fixed"):
+            for entry in (delta.get(key) or [])[:JUNIT_FINDINGS_MAX]:
+                lines.append("  %s: %s %s %s in %s" % (key, _text(entry.get("severity")), _text(entry.get("id")),
+                                                       _text(entry.get("package")), _text(entry.get("image"))))
+    if host["result"] != FAILED:
+        lines.extend(_problem_lines(host))
+    lines.extend("warning: %s" % _text(w) for w in host.get("warnings") or [])
+    return "\n".join(lines)
+
+
 def image_scan_junit(report):
-    """JUnit XML of a report: one test case per host, failed when the gate fails it, skipped when
-    the host is not enrolled or its agent is offline."""
+    """JUnit XML of a report: one test case per host, failed when the gate fails it (an error
+    when a scanner error kept it from being judged), skipped when the host is not enrolled, its
+    agent is offline or it was not judged but let pass."""
     _check_report(report, "image_scan_junit")
     provider = _text(report.get("provider"))
     suite_name = "image_scan.%s" % provider
     totals = report["totals"]
-    counts = dict(tests=str(totals["hosts"]), failures=str(totals["hosts_failed"]), errors="0",
+    errors = sum(1 for host in report["hosts"] if host["result"] == FAILED and failure_type(host) == "scanner_error")
+    counts = dict(tests=str(totals["hosts"]), failures=str(totals["hosts_failed"] - errors), errors=str(errors),
                   skipped=str(totals["hosts_skipped"]), time="0")
     root = ET.Element("testsuites", dict(name="image_scan", **counts))
     suite = ET.SubElement(root, "testsuite", dict(name=suite_name, **counts))
@@ -345,19 +410,31 @@ def image_scan_junit(report):
         suite.set("timestamp", _xml(report["generated_at"]).rstrip("Z"))
     properties = ET.SubElement(suite, "properties")
     gate = report.get("gate") or {}
-    for key, value in (("provider", provider), ("fail_on", gate.get("fail_on")),
-                       ("ignore_unfixed", str(bool(gate.get("ignore_unfixed"))).lower()),
-                       ("generated_at", report.get("generated_at"))):
+    pairs = [("provider", provider), ("fail_on", gate.get("fail_on")),
+             ("ignore_unfixed", str(bool(gate.get("ignore_unfixed"))).lower()),
+             ("generated_at", report.get("generated_at"))]
+    if report.get("exceptions") or report.get("expired_exceptions"):
+        pairs.extend([("exceptions", len([e for e in report.get("exceptions") or [] if not e.get("expired")])),
+                      ("expired_exceptions", ", ".join("%s (until %s)" % (_text(e.get("id")), _text(e.get("until")))
+                                                       for e in report.get("expired_exceptions") or [])),
+                      ("findings_suppressed", totals.get("findings_suppressed", 0))])
+    if totals.get("hosts_not_judged"):
+        pairs.append(("hosts_not_judged", totals["hosts_not_judged"]))
+    if report.get("baseline"):
+        pairs.extend([("baseline", (report["baseline"] or {}).get("source"))] +
+                     [(key, totals.get(key, 0)) for key in DELTA_KEYS])
+    for key, value in pairs:
         ET.SubElement(properties, "property", name=key, value=_xml(value))
     for host in report["hosts"]:
         case = ET.SubElement(suite, "testcase", classname=suite_name, name=_xml(host["name"]), time="0")
         if host["result"] == FAILED:
-            failure = ET.SubElement(case, "failure", message=_xml(gate_message(host, gate.get("fail_on"))),
-                                    type="severity_gate")
+            kind = failure_type(host)
+            failure = ET.SubElement(case, "error" if kind == "scanner_error" else "failure",
+                                    message=_xml(gate_message(host, gate.get("fail_on"))), type=kind)
             failure.text = _xml(_failure_body(host))
         elif host["result"] == SKIPPED_RESULT:
-            ET.SubElement(case, "skipped", message=_xml("%s: %s" % (host["status"], SKIPPED[host["status"]])))
-        ET.SubElement(case, "system-out").text = _xml(_host_line(host))
+            ET.SubElement(case, "skipped", message=_xml(skip_reason(host)))
+        ET.SubElement(case, "system-out").text = _xml(_system_out(host))
     if hasattr(ET, "indent"):
         ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + to_text(ET.tostring(root, encoding="unicode")) + "\n"

@@ -146,6 +146,8 @@ def cmd_progress(args):
 
 
 SKIPPED_STATUSES = ("not_enrolled", "agent_offline")
+JUNIT_TYPES = {"severity": "severity_gate", "threshold": "threshold_gate", "incomplete": "incomplete_scan",
+               "unscannable": "unscannable_image", "unenrolled": "not_enrolled", "error": "scanner_error"}
 
 
 def inventory_hosts(path):
@@ -157,7 +159,7 @@ def gate_failed(log):
 
 
 def label(image):
-    return "%s:%s" % (image["name"], image["version"])
+    return "%s:%s" % (image["name"], image["version"]) if image.get("version") else image["name"]
 
 
 def cmd_reports(args):
@@ -190,7 +192,7 @@ def cmd_reports(args):
             check(image["severity_counts"] == counts,
                   "report.json %s %s: severity_counts %s, fact %s" % (entry["name"], image["id"], image["severity_counts"], counts))
             check(image["findings"] == original.get("findings"), "report.json %s %s: findings differ" % (entry["name"], image["id"]))
-        expected = "failed" if not fact.get("passed") else "skipped" if fact.get("status") in SKIPPED_STATUSES else "passed"
+        expected = "failed" if not fact.get("passed") else expected_result(fact, entry["name"], ())
         check(entry["result"] == expected, "report.json %s: result %s, expected %s" % (entry["name"], entry["result"], expected))
         check((entry["result"] == "failed") == (entry["name"] in failed),
               "report.json %s: result %s but the gate %s it" % (entry["name"], entry["result"], "failed" if entry["name"] in failed else "passed"))
@@ -208,22 +210,36 @@ def cmd_reports(args):
     cases = suite.findall("testcase")
     check([c.get("name") for c in cases] == hosts, "report.xml testcases %s" % [c.get("name") for c in cases])
     check(set(c.get("classname") for c in cases) == {"image_scan." + args.provider}, "report.xml classnames")
-    xml_failed = set(c.get("name") for c in cases if c.find("failure") is not None)
+    xml_failed = set(c.get("name") for c in cases if c.find("failure") is not None or c.find("error") is not None)
+    xml_errors = set(c.get("name") for c in cases if c.find("error") is not None)
     xml_skipped = set(c.get("name") for c in cases if c.find("skipped") is not None)
     check(xml_failed == failed, "report.xml failures %s, gate failed %s" % (sorted(xml_failed), sorted(failed)))
-    expected_skipped = set(h for h in hosts if facts[h]["status"] in SKIPPED_STATUSES)
+    expected_skipped = set(h for h in hosts if h not in failed and expected_result(facts[h], h, failed) == "skipped")
     check(xml_skipped == expected_skipped, "report.xml skipped %s, expected %s" % (sorted(xml_skipped), sorted(expected_skipped)))
+    # A host that failed because a scanner error kept it from being judged is a JUnit error.
+    expected_errors = set(h for h in failed if facts[h].get("judged") is False)
+    check(xml_errors == expected_errors, "report.xml errors %s, expected %s" % (sorted(xml_errors), sorted(expected_errors)))
     for element in (root, suite):
         got = dict((k, element.get(k)) for k in ("tests", "failures", "errors", "skipped"))
-        want = {"tests": str(len(hosts)), "failures": str(len(failed)), "errors": "0", "skipped": str(len(expected_skipped))}
+        want = {"tests": str(len(hosts)), "failures": str(len(failed) - len(expected_errors)),
+                "errors": str(len(expected_errors)), "skipped": str(len(expected_skipped))}
         check(got == want, "report.xml <%s> counts %s, expected %s" % (element.tag, got, want))
     for case in cases:
         failure = case.find("failure")
         if failure is None:
+            failure = case.find("error")
+        if failure is None:
             continue
-        check(failure.get("type") == "severity_gate", "report.xml %s: failure type %s" % (case.get("name"), failure.get("type")))
-        for offender in facts[case.get("name")]["offending_images"]:
-            check(label(offender) in failure.get("message"), "report.xml %s: %s not in the failure message" % (case.get("name"), label(offender)))
+        fact = facts[case.get("name")]
+        rules = [f.get("rule") for f in fact.get("failures") or []]
+        expected_type = JUNIT_TYPES.get(rules[0], rules[0] + "_gate") if rules else "severity_gate"
+        check(failure.get("type") == expected_type,
+              "report.xml %s: failure type %s, expected %s" % (case.get("name"), failure.get("type"), expected_type))
+        if fact.get("message"):
+            check(failure.get("message") == fact["message"], "report.xml %s: the message is not the fact's" % case.get("name"))
+        for offender in fact["offending_images"]:
+            check(label(offender) in failure.get("message") + (failure.text or ""),
+                  "report.xml %s: %s not in the failure" % (case.get("name"), label(offender)))
             check(offender["id"] in (failure.text or ""), "report.xml %s: %s not in the failure details" % (case.get("name"), offender["id"]))
 
     # report.html: a row per host with its gate result, and a drill-down per host.
