@@ -198,6 +198,17 @@ def _totals(hosts):
     return totals
 
 
+def exception_key(entry):
+    """What identifies an exception: its place in the list and its vulnerability id."""
+    return (entry.get("index"), _text(entry.get("id")))
+
+
+def exception_order(entry):
+    """Exceptions in the order of the list they were given in."""
+    index = entry.get("index")
+    return (0, index, _text(entry.get("id"))) if isinstance(index, int) else (1, 0, _text(entry.get("id")))
+
+
 def _exceptions(exceptions, hosts):
     """The run's exceptions (as the role validated them), else what the facts say of them."""
     if exceptions is not None:
@@ -208,32 +219,30 @@ def _exceptions(exceptions, hosts):
             for finding in image.get("findings") or []:
                 entry = finding_suppression(finding)
                 if entry:
-                    key = entry.get("index", entry.get("id"))
-                    known = by_key.setdefault(key, dict(entry, expired=False, matched=0))
+                    known = by_key.setdefault(exception_key(entry), dict(entry, expired=False, matched=0))
                     known["matched"] += 1
-    return list(by_key.values())
+    return sorted(by_key.values(), key=exception_order)
 
 
 def _expired(exceptions, hosts):
-    expired = [e for e in exceptions if e.get("expired")]
-    seen = set(e.get("index", e.get("id")) for e in expired)
+    expired = dict((exception_key(e), dict(e)) for e in exceptions if e.get("expired"))
     for host in hosts:
         for entry in host.get("expired_exceptions") or []:
-            key = entry.get("index", entry.get("id"))
-            if key not in seen:
-                seen.add(key)
-                expired.append(dict(entry, expired=True))
-    return expired
+            expired.setdefault(exception_key(entry), dict(entry, expired=True))
+    return sorted(expired.values(), key=exception_order)
 
 
 def _baseline(baseline, hosts):
+    """What the run compared with: ``source`` and, when the role said, ``hosts`` (how many hosts
+    the baseline has); else the source the hosts' deltas name."""
     if baseline is not None:
-        return baseline
+        entry = {"source": baseline.get("source")}
+        count = baseline.get("hosts")
+        if count is not None:
+            entry["hosts"] = len(count) if isinstance(count, (dict, list)) else _int(count)
+        return entry
     sources = [h["delta"].get("baseline") for h in hosts if isinstance(h.get("delta"), dict)]
-    if not sources:
-        return None
-    return {"source": sources[0], "hosts": sum(1 for h in hosts if isinstance(h.get("delta"), dict)
-                                               and h["delta"].get("baseline_found", True))}
+    return {"source": sources[0]} if sources else None
 
 
 def assemble_report(provider, generated_at, gate, hosts, exceptions=None, baseline=None, expired_exceptions=None):

@@ -67,7 +67,7 @@ def test_without_the_run_values_the_report_takes_them_from_the_facts():
     rep = report(exceptions=None)
     assert [(e["id"], e["matched"], e["expired"]) for e in rep["exceptions"]] == [("CVE-2024-0001", 1, False)]
     assert [(e["id"], e["expired"]) for e in rep["expired_exceptions"]] == [("CVE-2023-9999", True)]
-    assert rep["baseline"] == {"source": "last/report.json", "hosts": 1}  # app-1 was not in it
+    assert rep["baseline"] == {"source": "last/report.json"}
 
 
 def test_new_totals():
