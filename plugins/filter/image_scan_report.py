@@ -210,9 +210,18 @@ def exception_order(entry):
 
 
 def _exceptions(exceptions, hosts):
-    """The run's exceptions (as the role validated them), else what the facts say of them."""
+    """The run's exceptions (as the role validated them), else what the facts say of them; each
+    with ``matched``, the findings it suppressed in the report (when the role did not count them)."""
     if exceptions is not None:
-        return [dict(e) for e in exceptions]
+        matched = {}
+        for host in hosts:
+            for image in host["images"]:
+                for finding in image.get("findings") or []:
+                    entry = finding_suppression(finding)
+                    if entry:
+                        matched[exception_key(entry)] = matched.get(exception_key(entry), 0) + 1
+        return [dict(e, matched=e["matched"] if "matched" in e else matched.get(exception_key(e), 0))
+                for e in exceptions]
     by_key = {}
     for host in hosts:
         for image in host["images"]:

@@ -156,3 +156,11 @@ def test_junit_properties_name_exceptions_and_the_baseline():
     assert props["exceptions"] == "1" and props["expired_exceptions"] == "CVE-2023-9999 (until 2026-01-01)"
     assert props["findings_suppressed"] == "1" and props["hosts_not_judged"] == "2"
     assert (props["baseline"], props["new"], props["fixed"], props["unchanged"]) == ("last/report.json", "2", "1", "2")
+
+
+def test_exceptions_without_a_count_get_the_findings_they_suppressed_in_the_report():
+    exceptions = [dict(e) for e in samples.run_exceptions()]
+    for entry in exceptions:
+        entry.pop("matched")
+    assert [(e["id"], e["matched"]) for e in report(exceptions=exceptions)["exceptions"]] == [
+        ("CVE-2024-0001", 1), ("CVE-2023-9999", 0)]
