@@ -131,8 +131,8 @@ def _sev(word):
 
 
 def _res(result):
-    return '<span class="res res-%s">%s</span>' % (_e(result), _e(result.upper() if result == _report.FAILED
-                                                                    else result))
+    shown = result.upper() if result == _report.FAILED else result
+    return '<span class="res res-%s">%s</span>' % (_e(result), _e(shown))
 
 
 def _link(url, text):
@@ -155,9 +155,9 @@ def _chart(chart_id, caption, groups, legend):
     list of ``(key, count)`` segments; ``legend`` the segment keys in order."""
     label_width, bar_width, bar_height, gap = 90, 360, 16, 4
     top = 22
-    bars = sum(len(bars) for _label, bars in groups)
-    height = top + bars * (bar_height + gap) + len(groups) * 6 + 8
-    largest = max([sum(c for _k, c in bar) for _l, bars in groups for bar in bars] + [1])
+    count = sum(len(group_bars) for _label, group_bars in groups)
+    height = top + count * (bar_height + gap) + len(groups) * 6 + 8
+    largest = max([sum(c for _k, c in segments) for _l, group_bars in groups for segments in group_bars] + [1])
     out = ['<figure><figcaption id="%s-title">%s</figcaption>' % (chart_id, _e(caption)),
            '<svg xmlns="http://www.w3.org/2000/svg" id="%s" data-chart="%s" role="img" aria-labelledby="%s-title" '
            'width="%d" height="%d" viewBox="0 0 %d %d">' % (chart_id, chart_id, chart_id, label_width + bar_width + 60,
@@ -170,18 +170,18 @@ def _chart(chart_id, caption, groups, legend):
     y = top
     for label, group_bars in groups:
         out.append('<text x="0" y="%d">%s</text>' % (y + bar_height - 4, _e(label)))
-        for bar in group_bars:
+        for segments in group_bars:
             x = label_width
             total = 0
-            for key, count in bar:
-                if count:
-                    width = max(1, int(round(bar_width * count / float(largest))))
+            for key, number in segments:
+                if number:
+                    width = max(1, int(round(bar_width * number / float(largest))))
                     out.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s" data-group="%s" data-key="%s" '
                                'data-count="%d"><title>%s, %s: %d</title></rect>' % (
-                                   x, y, width, bar_height, _COLORS.get(key, "#59636e"), _e(label), _e(key), count,
-                                   _e(label), _e(key), count))
+                                   x, y, width, bar_height, _COLORS.get(key, "#59636e"), _e(label), _e(key), number,
+                                   _e(label), _e(key), number))
                     x += width
-                    total += count
+                    total += number
             out.append('<text x="%d" y="%d">%d</text>' % (x + 4, y + bar_height - 4, total))
             y += bar_height + gap
         y += 6
@@ -373,8 +373,8 @@ def _problems_section(report):
     out = ['<section id="problems"><h2>Not judged and incomplete</h2>']
     if not_judged:
         out.append(_table(' id="not-judged"', ("host", "why it was not judged"), [
-            '<tr data-for-host="%s"><td>%s</td><td>%s</td></tr>' % (_e(e.get("host")), _e(e.get("host")),
-                                                                _e(e.get("reason"))) for e in not_judged]))
+            '<tr data-for-host="%s"><td>%s</td><td>%s</td></tr>' % (
+                _e(e.get("host")), _e(e.get("host")), _e(e.get("reason"))) for e in not_judged]))
     if images:
         out.append(_table(' id="problem-images"', ("host", "image", "gate status", "scan status", "reason"), [
             '<tr data-for-host="%s" data-kind="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
@@ -395,12 +395,14 @@ def _findings_html(findings, with_baseline):
                 _e(suppression.get("reason")),
                 "; owner %s" % _e(suppression["owner"]) if suppression.get("owner") else "",
                 "; until %s" % _e(suppression["until"]) if suppression.get("until") else "")
-        rows.append('<tr%s>%s</tr>' % (' class="suppressed"' if suppression else "", "".join(
-            "<td>%s</td>" % cell for cell in [
-                _sev(finding.get("severity")), _link(finding.get("url"), finding.get("id")),
-                _e(finding.get("package")), _e(finding.get("version")), _e(finding.get("fixed_version") or ""),
-                "yes" if finding.get("fixable") else "no"] + ([_e(finding.get("baseline") or "")] if with_baseline
-                                                               else []) + [sup, _e(finding.get("description") or "")])))
+        cells = [_sev(finding.get("severity")), _link(finding.get("url"), finding.get("id")),
+                 _e(finding.get("package")), _e(finding.get("version")), _e(finding.get("fixed_version") or ""),
+                 "yes" if finding.get("fixable") else "no"]
+        if with_baseline:
+            cells.append(_e(finding.get("baseline") or ""))
+        cells.extend([sup, _e(finding.get("description") or "")])
+        rows.append('<tr%s>%s</tr>' % (' class="suppressed"' if suppression else "",
+                                       "".join("<td>%s</td>" % cell for cell in cells)))
     heads = ("severity", "id", "package", "version", "fixed in", "fixable") + (("baseline",) if with_baseline else ()) \
         + ("exception", "description")
     return _table(' class="findings"', heads, rows)
