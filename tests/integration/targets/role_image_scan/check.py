@@ -281,16 +281,23 @@ def check_sarif(path, facts, hosts, provider):
     check(len(runs) == 1 and runs[0]["properties"]["provider"] == provider, "report.sarif: one %s run expected" % provider)
     if len(runs) != 1:
         return
-    expected = {}
+    expected, marks = {}, {}
     for host in hosts:
         for image in facts[host].get("images") or []:
             for finding in image.get("findings") or []:
                 key = (host, image["id"], finding["id"], finding.get("package"))
                 expected[key] = SARIF_LEVELS.get(finding.get("severity"), "note")
-    got = {}
+                marks[key] = ((finding.get("suppressed") or {}).get("reason"), finding.get("baseline"))
+    got, got_marks = {}, {}
     for result in runs[0]["results"]:
         props = result["properties"]
-        got[(props["host"], props["image_id"], result["ruleId"], props["package"])] = result["level"]
+        key = (props["host"], props["image_id"], result["ruleId"], props["package"])
+        got[key] = result["level"]
+        got_marks[key] = ((result.get("suppressions") or [{}])[0].get("justification"), result.get("baselineState"))
+    # Suppressed findings carry the exception's reason, and a baseline's word is the result's state.
+    wrong = sorted(k for k in marks if k in got_marks and got_marks[k] != marks[k])
+    check(not wrong, "report.sarif suppressions/baselineState differ from the facts for %d results, e.g. %s: %s, fact %s"
+          % (len(wrong), wrong[:1], [got_marks[k] for k in wrong[:1]], [marks[k] for k in wrong[:1]]))
     check(got == expected, "report.sarif results differ from the facts' findings: %d results, %d findings; "
           "missing %s, extra %s" % (len(got), len(expected), sorted(set(expected) - set(got))[:3],
                                     sorted(set(got) - set(expected))[:3]))
@@ -555,6 +562,7 @@ def check_interaction(tools, url, facts, hosts, failed, screenshot):
               "the critical column does not say it is sorted %s" % direction)
     tools.click("#host-table th[data-key=host] button")
     check(tools.js(_VISIBLE_ROWS) == sorted(hosts), "sorted by host: rows %s" % tools.js(_VISIBLE_ROWS)[:8])
+    check_sections(tools, os.path.join(os.path.dirname(url[len("file://"):]), "report.json"))
     problems = tools.problems()
     check(not problems, "the page logged errors: %s" % problems[:5])
     if screenshot:
@@ -563,6 +571,39 @@ def check_interaction(tools, url, facts, hosts, failed, screenshot):
         shot = base64.b64decode(tools.call("Page.captureScreenshot", {"format": "png"})["data"])
         with open(screenshot, "wb") as handle:
             handle.write(shot)
+
+
+def check_sections(tools, report_path):
+    """The sections of the page show what report.json says: exceptions, the delta, the hosts not
+    judged and the images without a fresh result."""
+    if not os.path.isfile(report_path):
+        return
+    report = json.load(open(report_path))
+
+    def rows(table):
+        return tools.js("Array.prototype.map.call(document.querySelectorAll('#%s tbody tr'), function(r){"
+                        "return Array.prototype.map.call(r.cells, function(c){return c.textContent;});})" % table) or []
+    active = [e for e in report.get("exceptions") or [] if not e.get("expired")]
+    check([r[0] for r in rows("exceptions-active")] == [e["id"] for e in active],
+          "the page's active exceptions differ from report.json")
+    check([r[-1] for r in rows("exceptions-active")] == [str(e.get("matched", 0)) for e in active],
+          "the page's counts of suppressed findings differ from report.json")
+    check([r[0] for r in rows("exceptions-expired")] == [e["id"] for e in report.get("expired_exceptions") or []],
+          "the page's expired exceptions differ from report.json")
+    with_delta = [h for h in report["hosts"] if isinstance(h.get("delta"), dict)]
+    check([r[:3] for r in rows("delta-hosts")] == [[h["name"], str(len(h["delta"]["new"])), str(len(h["delta"]["fixed"]))]
+                                                   for h in with_delta], "the page's delta differs from report.json")
+    if with_delta:
+        drawn = tools.js("Array.prototype.reduce.call(document.querySelectorAll('#chart-delta rect[data-key=new]'), "
+                         "function(n, r){return n + Number(r.getAttribute('data-count'));}, 0)")
+        check(drawn == report["totals"]["new"], "the delta chart shows %s new findings, report.json %s"
+              % (drawn, report["totals"]["new"]))
+    check([r[0] for r in rows("not-judged")] == [e["host"] for e in report.get("not_judged") or []],
+          "the page's hosts not judged differ from report.json")
+    images = [(h["name"], i["id"]) for h in report["hosts"] for kind in ("incomplete", "unscannable")
+              for i in h.get(kind + "_images") or []]
+    check(len(rows("problem-images")) == len(images), "the page lists %d incomplete or unscannable images, report.json %d"
+          % (len(rows("problem-images")), len(images)))
 
 
 def cmd_browser(args):
