@@ -133,7 +133,7 @@ def test_unordered_lists(spawn, emu):
 
 
 def test_skew_runs_the_server_clock_ten_minutes_ahead(spawn):
-    emu = spawn("--realism", "skew", "--image-seconds", "0.3", "--scan-parallelism", "1")
+    emu = spawn("--realism", "skew", "--image-seconds", "0.5", "--scan-parallelism", "1")
     hss, tcss = emu.hss_client(), emu.tcss_client()
     rows = _registry(hss)
     before = time.time()
@@ -162,7 +162,7 @@ def test_skew_runs_the_server_clock_ten_minutes_ahead(spawn):
 
 
 def test_vocabulary(spawn):
-    emu = spawn("--realism", "vocabulary", "--image-seconds", "0.15", "--scan-parallelism", "1")
+    emu = spawn("--realism", "vocabulary", "--image-seconds", "0.25", "--scan-parallelism", "1")
     hss, tcss = emu.hss_client(), emu.tcss_client()
     rows = _registry(hss)
     _h1(hss, [rows[1001], rows[1010]])  # 1010: download_failed
@@ -244,7 +244,7 @@ def test_pages(spawn):
 
 
 def test_images_are_scanned_p_at_a_time_across_tasks(spawn):
-    emu = spawn("--image-seconds", "0.4", "--scan-parallelism", "2")
+    emu = spawn("--image-seconds", "0.6", "--scan-parallelism", "2")
     hss = emu.hss_client()
     rows = _registry(hss)
     _h1(hss, [rows[1001], rows[1002], rows[1003]])
@@ -252,8 +252,8 @@ def test_images_are_scanned_p_at_a_time_across_tasks(spawn):
     poll(lambda: _h2(hss).data_list, lambda ts: all(t.task_status == 100 for t in ts))
     after = _registry(hss)
     times = sorted(after[rid].latest_scan_time for rid in (1001, 1002, 1003, 1004, 1005))
-    base = times[0] - 400
-    steps = [round((t - base) / 400.0, 1) for t in times]
+    base = times[0] - 600
+    steps = [round((t - base) / 600.0, 1) for t in times]
     assert steps == [1.0, 1.0, 2.0, 2.0, 3.0], times
     # The second task's images waited for the first task's.
     assert min(after[1004].latest_scan_time, after[1005].latest_scan_time) >= \
@@ -261,7 +261,7 @@ def test_images_are_scanned_p_at_a_time_across_tasks(spawn):
 
 
 def test_a_big_task_takes_longer_than_a_small_one(spawn):
-    emu = spawn("--image-seconds", "0.2", "--scan-parallelism", "1")
+    emu = spawn("--image-seconds", "0.1", "--scan-parallelism", "1")
     tcss = emu.tcss_client()
     ids = [i.ImageID for i in _tc_images(tcss)]
     small = tc_call(tcss, "CreateAssetImageScanTask",
@@ -273,11 +273,11 @@ def test_a_big_task_takes_longer_than_a_small_one(spawn):
     big = tc_call(tcss, "CreateAssetImageScanTask",
                   {"ScanVul": True, "Images": ids[1:11], "ScanScope": 1})
     status = tc_call(tcss, "DescribeAssetImageScanStatus", {"TaskID": big.TaskID})
-    assert 1.5 <= status.LeftSeconds <= 3
+    assert 1 <= status.LeftSeconds <= 2  # ten images of 0.1 s, one at a time
     seen = poll(lambda: tc_call(tcss, "DescribeAssetImageScanStatus", {"TaskID": big.TaskID}),
                 lambda s: s.Status == "END", interval=0.05)
     counts = [s.ImageScanCnt for s in seen]
-    assert counts == sorted(counts) and counts[-1] == 10 and len(set(counts)) >= 4
+    assert counts == sorted(counts) and counts[-1] == 10 and len(set(counts)) >= 3
 
 
 def test_scan_model_options_are_checked(spawn):
