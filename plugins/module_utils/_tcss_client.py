@@ -20,6 +20,7 @@ import time
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signing
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
     INVALID_RESPONSE,
+    ApiError,
     USER_AGENT,
     Outcome,
     check_region,
@@ -210,3 +211,43 @@ class TcssClient(object):
     def describe_asset_image_host_list(self, params=None, **kwargs):
         """T8: image-to-host pairs."""
         return self._action("DescribeAssetImageHostList", params, kwargs)
+
+    def image_host_pairs(self, name=None, values=None, chunk=100):
+        """Every T8 pair, optionally only those whose ``name`` (``ImageID`` / ``HostID``) is in
+        ``values``.
+
+        T8 takes ``Filters`` only (no ``Limit``/``Offset``). When an answer holds fewer pairs
+        than its ``TotalCount``, the values are split and asked again; without values the
+        whole listing cannot be narrowed and that is an error, as is a single value whose
+        answer is still short: a partial mapping would leave hosts without their images.
+        """
+        if name is None:
+            return self._complete_pairs({}, None)
+        pairs = []
+        values = list(values or ())
+        for start in range(0, len(values), chunk):
+            pairs.extend(self._pairs_for(name, values[start:start + chunk]))
+        return pairs
+
+    def _pairs_for(self, name, values):
+        params = {"Filters": [{"Name": name, "Values": values}]}
+        if len(values) == 1:
+            return self._complete_pairs(params, "%s %s" % (name, values[0]))
+        answer = self.describe_asset_image_host_list(params)
+        rows = list(answer.get("List") or [])
+        total = answer.get("TotalCount")
+        if total is None or len(rows) >= int(total):
+            return rows
+        half = len(values) // 2
+        return self._pairs_for(name, values[:half]) + self._pairs_for(name, values[half:])
+
+    def _complete_pairs(self, params, what):
+        answer = self.describe_asset_image_host_list(params)
+        rows = list(answer.get("List") or [])
+        total = answer.get("TotalCount")
+        if total is not None and len(rows) < int(total):
+            raise ApiError(CLOUD, "DescribeAssetImageHostList",
+                           "the answer for %s holds %d of %s image-host pairs and cannot be "
+                           "narrowed further" % (what or "every image", len(rows), total),
+                           code="IncompleteAnswer", request_id=answer.get("RequestId"))
+        return rows

@@ -320,30 +320,19 @@ def list_images(client, params):
     return rows
 
 
-def image_host_pairs(client, params):
-    """All T8 pairs for ``params``: one call, more only when the service pages its answer."""
-    answer = client.describe_asset_image_host_list(params)
-    rows = list(answer.get("List") or [])
-    total = answer.get("TotalCount")
-    page = len(rows)
-    while page and total is not None and len(rows) < int(total):
-        answer = client.describe_asset_image_host_list(dict(params, Offset=len(rows), Limit=page))
-        more = answer.get("List") or []
-        if not more:
-            break
-        rows.extend(more)
-    return rows
-
-
 def collect_hosts(client, images, listed_everything):
     """T8 pairs for the images (all pairs at once when every image was listed, else by chunks of image
     IDs) and T7 hosts; returns ``(pairs, host rows)``."""
+    ids = [image["id"] for image in images]
     if listed_everything:
-        pairs = image_host_pairs(client, {})
+        try:
+            pairs = client.image_host_pairs()
+        except ApiError as exc:
+            if exc.code != "IncompleteAnswer":
+                raise
+            pairs = client.image_host_pairs("ImageID", ids, _tcss_scan.FILTER_CHUNK)
     else:
-        pairs = []
-        for chunk in _scan.batches([image["id"] for image in images], _tcss_scan.FILTER_CHUNK):
-            pairs.extend(image_host_pairs(client, {"Filters": [{"Name": "ImageID", "Values": chunk}]}))
+        pairs = client.image_host_pairs("ImageID", ids, _tcss_scan.FILTER_CHUNK)
     host_rows = client.paginate("DescribeAssetHostList", {}, limit=PAGE) if pairs else []
     return pairs, host_rows
 

@@ -667,13 +667,9 @@ class ImageScan(object):
         except ApiError as exc:
             self.fail("Could not list the TCSS hosts", error=exc)
         host_ids = [h.get("HostID") for h in hosts if h.get("ClusterID") in wanted and h.get("HostID")]
-        ids = []
-        for chunk in _scan.batches(host_ids, _tcss_scan.FILTER_CHUNK):
-            answer = self.api("Could not list the images of the cluster hosts",
-                              self.client.describe_asset_image_host_list,
-                              {"Filters": [{"Name": "HostID", "Values": chunk}]})
-            ids.extend(pair.get("ImageID") for pair in answer.get("List") or [])
-        return set(ids)
+        pairs = self.api("Could not list the images of the cluster hosts", self.client.image_host_pairs,
+                         "HostID", host_ids, _tcss_scan.FILTER_CHUNK)
+        return set(pair.get("ImageID") for pair in pairs)
 
     # -- starting ----------------------------------------------------------------------------
 

@@ -190,6 +190,15 @@ class Emulator:
         return self.session.post(url, headers=headers, data=data, timeout=30)
 
 
+def registry_image_info(row):
+    """The H1 ``image_info`` entry that names the registry image of an H6 row."""
+    return hss_models.CreateManualImageScanTaskReqInfoImageInfo(
+        id=row.id, image_digest=row.image_digest, namespace=row.namespace,
+        image_name=row.image_name, image_version=row.image_version,
+        registry_id=row.registry_id, registry_name=row.registry_name,
+        registry_type=row.registry_type, instance_id=row.instance_id)
+
+
 def tc_call(client, action, params):
     """Call a TCSS action through its typed SDK method; returns the response model."""
     request = getattr(tc_models, action + "Request")()

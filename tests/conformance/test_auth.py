@@ -84,9 +84,12 @@ def test_hss_changed_query_byte_is_rejected(emu):
 
 
 def test_hss_changed_path_byte_is_rejected(emu):
-    image_id = emu.dataset()["hss"]["registry_images"][0]["image_id"]
+    image = emu.dataset()["hss"]["registry_images"][0]
+    image_id = image["image_id"]
     path = "/v5/%s/image/%s/vulnerabilities" % (HSS_PROJECT, image_id)
-    url, headers, _body = emu.hss_signed("GET", path, {"limit": 10})
+    url, headers, _body = emu.hss_signed("GET", path, {
+        "limit": 10, "image_type": image["image_type"], "namespace": image["namespace"],
+        "image_name": image["image_name"], "tag_name": image["image_version"]})
     assert emu.session.get(url, headers=headers).status_code == 200
     changed = image_id[:-1] + ("0" if image_id[-1] != "0" else "1")
     _hss_denied(emu.session.get(url.replace(image_id, changed), headers=headers))

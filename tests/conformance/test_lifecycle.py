@@ -8,7 +8,7 @@ import pytest
 from huaweicloudsdkhss.v5 import model as m
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from emulator_support import poll, tc_call
+from emulator_support import poll, registry_image_info, tc_call
 
 FINAL_H6 = ("success", "failed", "download_failed", "image_oversized")
 
@@ -24,14 +24,6 @@ def _now_ms():
 # ---------------------------------------------------------------------------------------------
 # HSS
 # ---------------------------------------------------------------------------------------------
-
-
-def _registry_image_info(row):
-    return m.CreateManualImageScanTaskReqInfoImageInfo(
-        id=row.id, image_digest=row.image_digest, namespace=row.namespace,
-        image_name=row.image_name, image_version=row.image_version,
-        registry_id=row.registry_id, registry_name=row.registry_name,
-        registry_type=row.registry_type, instance_id=row.instance_id)
 
 
 def _find_task(hss, gtype, since_ms):
@@ -60,7 +52,7 @@ def test_hss_registry_scan_lifecycle(emu, hss):
         region="cn-north-4", global_image_type="registry",
         body=m.CreateManualImageScanTaskReqInfo(
             scan_scope=2147483647, is_all=False,
-            image_info=[_registry_image_info(r) for r in chosen])))
+            image_info=[registry_image_info(r) for r in chosen])))
     task = _find_task(hss, "registry", before)
     assert (task.task_type, task.image_type, task.total_num) == ("manual", "registry", 4)
     assert task.begin_time >= before and task.end_time == 0 and task.remain_min >= 1

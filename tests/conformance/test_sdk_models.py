@@ -140,6 +140,81 @@ def test_h8_list_image_vulnerabilities_local(hss):
     assert response.total_num == row.vul_num == len(response.data_list)
 
 
+def _local_findings(hss):
+    """{(agent_id, image_id): {vul_id, ...}} of every scanned local row, from H8."""
+    rows = hss.list_image_local(m.ListImageLocalRequest(limit=200)).data_list
+    found = {}
+    for row in rows:
+        if row.vul_num:
+            vulns = hss.list_image_vulnerabilities(m.ListImageVulnerabilitiesRequest(
+                image_id=row.image_id, image_type="local_image", image_name=row.image_name,
+                tag_name=row.image_version, limit=200)).data_list
+            found[(row.agent_id, row.image_id)] = {v.vul_id for v in vulns}
+    return found
+
+
+def test_list_general_image_vuls_local(hss):
+    expected = set().union(*_local_findings(hss).values())
+    seen = {}
+    for vtype in ("linux_vul", "app_vul"):
+        response = hss.list_general_image_vuls(m.ListGeneralImageVulsRequest(
+            type=vtype, handle_status="unhandled", image_type="local", limit=200))
+        raw = _hw_check(response, "ListGeneralImageVulsResponse", "GeneralImageVulsResponseInfo")
+        assert response.total_num == len(raw["data_list"])
+        for row in response.data_list:
+            assert row.type == vtype and row.image_type == "local" and row.image_num >= 1
+            assert row.severity_level in ("Critical", "High", "Medium", "Low")
+            assert row.cve_list[0].cve_id == row.vul_id and row.max_cvss_score == row.cve_list[0].cvss
+            seen[row.vul_id] = row
+    assert set(seen) == expected
+    # The four-level rating: the local images carry a Critical finding (log4shell), which the
+    # older H8 view can only call immediate_repair.
+    assert seen["CVE-2021-44228"].severity_level == "Critical"
+    assert seen["CVE-2021-44228"].max_cvss_score == 10.0
+    critical = hss.list_general_image_vuls(m.ListGeneralImageVulsRequest(
+        type="app_vul", handle_status="unhandled", image_type="local", severity_level="Critical",
+        limit=200)).data_list
+    assert critical and all(r.severity_level == "Critical" for r in critical)
+    assert hss.list_general_image_vuls(m.ListGeneralImageVulsRequest(
+        type="app_vul", handle_status="handled", image_type="local")).total_num == 0
+
+
+def test_list_vul_affect_images_local(hss):
+    findings = _local_findings(hss)
+    vul_id = "CVE-2021-44228"
+    response = hss.list_vul_affect_images(m.ListVulAffectImagesRequest(
+        is_handled=False, vul_id=vul_id, type="app_vul", image_type="local", limit=200))
+    raw = _hw_check(response, "ListVulAffectImagesResponse", "VulAffectImagesResponseInfo")
+    assert response.total_num == len(raw["data_list"]) >= 1
+    assert {(r.agent_id, r.image_id) for r in response.data_list} == {
+        key for key, vulns in findings.items() if vul_id in vulns}
+    assert {r.repair_necessity for r in response.data_list} == {"Critical"}
+    assert all(r.image_type == "local_image" and int(r.latest_scan_time) > 0
+               for r in response.data_list)
+    assert hss.list_vul_affect_images(m.ListVulAffectImagesRequest(
+        is_handled=False, vul_id=vul_id, type="linux_vul", image_type="local")).total_num == 0
+    assert hss.list_vul_affect_images(m.ListVulAffectImagesRequest(
+        is_handled=True, vul_id=vul_id, type="app_vul", image_type="local")).total_num == 0
+
+
+def test_findings_apis_on_registry_images(hss):
+    registry = hss.list_registry_images(m.ListRegistryImagesRequest(limit=200)).data_list
+    image = next(i for i in registry if i.vul_num)
+    vulns = hss.list_image_vulnerabilities(m.ListImageVulnerabilitiesRequest(
+        image_id=image.image_id, image_type=image.image_type, namespace=image.namespace,
+        image_name=image.image_name, tag_name=image.image_version, limit=200)).data_list
+    vuln = vulns[0]
+    vtype = "app_vul" if vuln.app_path else None
+    rows = []
+    for kind in ([vtype] if vtype else ["linux_vul", "app_vul"]):
+        rows += hss.list_vul_affect_images(m.ListVulAffectImagesRequest(
+            is_handled=False, vul_id=vuln.vul_id, type=kind, image_type="registry",
+            limit=200)).data_list
+    mine = [r for r in rows if r.image_id == image.image_id]
+    assert len(mine) == 1 and mine[0].registry_name == image.registry_name
+    assert mine[0].organization == image.namespace and mine[0].agent_id == ""
+
+
 def test_list_host_status(hss):
     response = hss.list_host_status(m.ListHostStatusRequest(limit=200))
     raw = _hw_check(response, "ListHostStatusResponse")

@@ -16,6 +16,9 @@ sys.path.insert(0, os.path.join(REPO, "plugins", "module_utils"))
 import _signing  # noqa: E402  pylint: disable=wrong-import-position
 
 P = "/v5/%s" % HSS_PROJECT
+# What the SDK model of ListImageVulnerabilities requires (besides the path image_id).
+H8_QUERY = {"image_type": "private_image", "namespace": "n", "image_name": "i", "tag_name": "t"}
+REGION = {"region": "cn-north-4"}
 
 
 def _hss_invalid(response, field):
@@ -44,8 +47,11 @@ def _hss_invalid(response, field):
      "global_image_type"),
     ("/image/tasks", {"limit": 10}, "type"),
     ("/image/swr-repository", {"limit": 10}, "image_type"),
-    ("/image/abc/vulnerabilities", {"repair_necessity": "urgent"}, "repair_necessity"),
-    ("/image/abc/vulnerabilities", {"limit": 9}, "limit"),
+    ("/image/abc/vulnerabilities", dict(H8_QUERY, repair_necessity="urgent"),
+     "repair_necessity"),
+    ("/image/abc/vulnerabilities", dict(H8_QUERY, limit=9), "limit"),
+    ("/image/abc/vulnerabilities", {k: v for k, v in H8_QUERY.items() if k != "namespace"},
+     "namespace"),
     ("/host-management/hosts", {"agent_status": "sleeping"}, "agent_status"),
 ])
 def test_hss_query_validation(emu, path, query, field):
@@ -101,10 +107,21 @@ def test_h1_body_validation(emu, query, body, field):
     assert emu.stats()["tasks_created"]["hss"] == 0
 
 
-def test_h1_unknown_fields_are_ignored(emu):
+@pytest.mark.parametrize("body,field", [
+    ({"image_info": [REGISTRY_IMAGE], "priority": "high"}, "body.priority"),
+    ({"image_info": [dict(REGISTRY_IMAGE, colour="blue")]}, "body.image_info[0].colour"),
+    ({"is_all": True, "query_info": {"image_type": "private_image", "size": 1}},
+     "body.query_info.size"),
+])
+def test_h1_unknown_fields_are_refused(emu, body, field):
+    _hss_invalid(emu.hss_raw("POST", P + "/image/image-scan/tasks",
+                             {"global_image_type": "registry"}, body), field)
+    assert emu.stats()["tasks_created"]["hss"] == 0
+
+
+def test_h1_fields_of_the_sdk_model_are_accepted(emu):
     response = emu.hss_raw("POST", P + "/image/image-scan/tasks", {"global_image_type": "registry"},
-                           {"image_info": [dict(REGISTRY_IMAGE, colour="blue")],
-                            "priority": "high"})
+                           {"image_info": [REGISTRY_IMAGE], "rate_limit": 10})
     assert response.status_code == 200 and response.json() == {}
     assert emu.stats()["tasks_created"]["hss"] == 1
 
@@ -123,7 +140,16 @@ def test_h1_body_must_be_a_json_object(emu):
     ({"image_info_list": [{"image_name": 7}]}, "image_info_list[0].image_name"),
 ])
 def test_h3_body_validation(emu, body, field):
-    _hss_invalid(emu.hss_raw("POST", P + "/image/local/batch-scan", body=body), field)
+    _hss_invalid(emu.hss_raw("POST", P + "/image/local/batch-scan", body=body,
+                             extra_headers=REGION), field)
+
+
+def test_h3_needs_the_region_header(emu):
+    # Required by the SDK model (and the Go SDK), mandatory in the API reference.
+    _hss_invalid(emu.hss_raw("POST", P + "/image/local/batch-scan", body={"operate_all": True}),
+                 "region")
+    assert emu.hss_raw("POST", P + "/image/local/batch-scan", body={"operate_all": True},
+                       extra_headers=REGION).status_code == 200
 
 
 def test_h4_unknown_task(emu, hss):
@@ -215,9 +241,17 @@ def test_t6_level_filter_and_order(emu):
         "InvalidParameterValue"
 
 
-def test_tcss_unknown_fields_are_ignored(emu):
-    code, _message = _tc_code(emu, "DescribeAssetImageList", {"Limit": 5, "Colour": "blue"})
-    assert code is None
+@pytest.mark.parametrize("action,params,field", [
+    ("DescribeAssetImageList", {"Limit": 5, "Colour": "blue"}, "Colour"),
+    ("DescribeAssetImageList", {"Filters": [{"Name": "ImageName", "Values": ["x"], "Op": "eq"}]},
+     "Filters.0.Op"),
+    ("DescribeAssetImageHostList", {"Limit": 20}, "Limit"),
+    ("DescribeAssetImageHostList", {"Offset": 0}, "Offset"),
+])
+def test_tcss_unknown_fields_are_refused(emu, action, params, field):
+    code, message = _tc_code(emu, action, params)
+    assert code == "UnknownParameter", message
+    assert field in message
 
 
 def test_tcss_invalid_json_body(emu):

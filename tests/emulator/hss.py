@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from common import (ApiError, INT64_MAX, Query, ceil_div, drop_none, hss_fields, hss_invalid,
                     ms, page)
 from dataset import REGISTRY_TYPES
+from realism import stable_shuffle
 import state as st
 
 PREFIX = "v5"
@@ -30,6 +31,9 @@ REGISTRY_TYPE_NAMES = ("SwrPrivate", "SwrShared", "SwrEnterprise", "Harbor", "Jf
 SEVERITY_LEVELS = ("Security", "Low", "Medium", "High")
 REPAIR = {"critical": "immediate_repair", "high": "immediate_repair", "medium": "delay_repair",
           "low": "not_needed_repair"}
+# Four-level ratings of ListVulAffectImages / ListGeneralImageVuls.
+RATING = {"critical": "Critical", "high": "High", "medium": "Medium", "low": "Low"}
+FINDING_IMAGE_TYPES = ("local", "registry", "cicd", "cluster")
 AGENT_FILTERS = ("installed", "not_installed", "online", "offline", "install_failed",
                  "installing", "not_online")
 
@@ -87,6 +91,8 @@ _ROUTES = [
     ("GET", "image/swr-repository", "ListSwrImageRepository", "list_swr_images"),
     ("GET", "image/{image_id}/vulnerabilities", "ListImageVulnerabilities", "list_vulnerabilities"),
     ("GET", "host-management/hosts", "ListHostStatus", "list_host_status"),
+    ("GET", "vulnerability/images", "ListVulAffectImages", "list_vul_affect_images"),
+    ("GET", "images/vulnerabilities", "ListGeneralImageVuls", "list_general_image_vuls"),
 ]
 _ROUTE_TABLE = [(m, t.split("/"), name, handler) for m, t, name, handler in _ROUTES]
 
@@ -196,7 +202,7 @@ class HssApi:
             "scan_status": _H5_STATUS[unit.status],
             "image_size": image["size"],
             "latest_update_time": image["update_time"],
-            "latest_scan_time": ms(unit.scan_time),
+            "latest_scan_time": ms(self.st.clock(unit.scan_time)),
             "vul_num": unit.vul_num,
             "unsafe_setting_num": unit.unsafe,
             "malicious_file_num": unit.malicious,
@@ -208,7 +214,7 @@ class HssApi:
             "host_name": host["name"],
             "host_id": host["hss"]["host_id"],
             "agent_id": host["hss"]["agent_id"],
-            "non_scan_reason": "",
+            "non_scan_reason": self.st.unscannable(unit) or "",
         })
 
     def registry_row(self, unit, swr_view=False):
@@ -226,13 +232,13 @@ class HssApi:
             "scan_failed_desc": unit.failure,
             "image_size": image["size"],
             "latest_update_time": image["update_time"],
-            "latest_scan_time": ms(unit.scan_time),
+            "latest_scan_time": ms(self.st.clock(unit.scan_time)),
             "vul_num": unit.vul_num,
             "unsafe_setting_num": unit.unsafe,
             "malicious_file_num": unit.malicious,
             "domain_name": image["domain_name"],
             "shared_status": image.get("shared_status"),
-            "scannable": True,
+            "scannable": not self.st.unscannable(unit),
             "instance_name": image.get("instance_name"),
             "instance_id": image.get("instance_id"),
             "instance_url": image.get("instance_url"),
@@ -254,6 +260,11 @@ class HssApi:
         status = {"finished": 100, "stopped": -1, "timed_out": -2}.get(task.state)
         if status is None:
             status = task.progress(now)
+        elif status == 100 and task.failed and self.st.has("vocabulary"):
+            # The task ended but images failed: -2 (timeout) when an oversized image made the
+            # scanner give up, else -3 (abnormal).
+            status = -2 if any(u.image["outcome"] == "image_oversized"
+                               for u in task.failed_units) else -3
         failed_images = []
         for unit in task.failed_units:
             image = unit.image
@@ -274,8 +285,8 @@ class HssApi:
             "task_id": task.id,
             "policy_id": "",
             "task_name": task.name,
-            "begin_time": ms(task.created),
-            "end_time": ms(task.ended) if task.ended else 0,
+            "begin_time": self.begin_time(task, now),
+            "end_time": ms(self.st.clock(task.ended)) if task.ended else 0,
             "remain_min": ceil_div(task.seconds_left(now), 60),
             "task_type": "manual",
             "image_type": task.kind,
@@ -291,6 +302,11 @@ class HssApi:
             "failed_reason": "",
             "failed_images": failed_images,
         }
+
+    def begin_time(self, task, now):
+        if self.st.has("skew") and task.queued(now):
+            return 0  # a queued task has not begun
+        return ms(self.st.clock(task.created))
 
     def host_row(self, host):
         hss = host["hss"]
@@ -376,8 +392,8 @@ class HssApi:
         self._time_preds(f, preds, pairs_only=not for_trigger)
         return candidates, preds
 
-    @staticmethod
-    def _time_preds(f, preds, pairs_only):
+    def _time_preds(self, f, preds, pairs_only):
+        clock = self.st.clock
         for name in ("update", "scan"):
             start = f.get("start_latest_%s_time" % name)
             end = f.get("end_latest_%s_time" % name)
@@ -389,7 +405,7 @@ class HssApi:
                 preds.append(lambda u, s=start, e=end: _in_range(u.image["update_time"], s, e))
             else:
                 preds.append(lambda u, s=start, e=end: u.scan_time > 0
-                             and _in_range(ms(u.scan_time), s, e))
+                             and _in_range(ms(clock(u.scan_time)), s, e))
 
     @staticmethod
     def _apply(units, candidates, preds):
@@ -474,7 +490,7 @@ class HssApi:
                 raise hss_invalid("image_info is required (1 or more images) when is_all is "
                                   "false")
             units = entries
-        units = [u for u in units if u.pending is None]
+        units = [u for u in units if u.pending is None and not self.st.unscannable(u)]
         scope = _DEFAULT_SCOPE if scan_scope is None else scan_scope
         options = {
             "scan_scope": scope,
@@ -581,9 +597,14 @@ class HssApi:
         end_time = q.int("end_time", 0, 4070880000000)
         task_status = q.str("task_status", choices=("scanning", "finished"))
         scan_scope = q.int("scan_scope", 0, 0x7FFFFFFF)
+        if self.st.has("pages") and offset > 0:
+            # Someone else's task appears between two pages of the walk.
+            self.st.start_task("hss", "registry", "manual_scan_console", [],
+                               {"scan_scope": _DEFAULT_SCOPE}, req.now, foreign=True)
+        tasks = self.st.tasks["hss"]
         rows = []
-        for task in reversed(self.st.tasks["hss"]):
-            if not task.listed:
+        for task in (tasks if self.st.has("unordered") else reversed(tasks)):
+            if not task.listed or not task.visible(req.now):
                 continue
             if ttype != "image_scan" or (task_type and task_type != "manual"):
                 continue
@@ -593,7 +614,7 @@ class HssApi:
                 continue
             if task_id and task.id != task_id:
                 continue
-            if create_time is not None and ms(task.created) < create_time:
+            if create_time is not None and self.begin_time(task, req.now) < create_time:
                 continue
             if end_time is not None and (not task.ended or ms(task.ended) > end_time):
                 continue
@@ -642,7 +663,7 @@ class HssApi:
                 name = item.str("image_name", 0, 256)
                 version = item.str("image_version", 0, 256)
                 units.extend(self._find_local(where, image_id, digest, name, version))
-        units = [u for u in _unique(units) if u.pending is None]
+        units = [u for u in _unique(units) if u.pending is None and not self.st.unscannable(u)]
         self.st.count("hss.batch_scans")
         self.st.start_task("hss", "local", "batch_scan", units,
                            {"scan_scope": _DEFAULT_SCOPE}, req.now, listed=False)
@@ -675,7 +696,7 @@ class HssApi:
         if len(task_id) > 256:
             raise hss_invalid("task_id must be 1-256 characters long")
         task = self.st.tasks_by_id.get(("hss", task_id))
-        if task is None or not task.listed:
+        if task is None or not task.listed or not task.visible(req.now):
             raise hss_invalid("task_id: the task %s does not exist" % task_id)
         self.st.stop_task(task, req.now)
         return 200, {}
@@ -713,6 +734,8 @@ class HssApi:
         f["local_image_type"] = local_type
         candidates, preds = self._local_filter(f)
         rows = self._apply(self.st.hss_local.units, candidates, preds)
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda u: (u.host["hss"]["host_id"], u.image["key"]))
         return 200, {"total_num": len(rows),
                      "data_list": [self.local_row(u) for u in page(rows, offset, limit)]}
 
@@ -754,6 +777,8 @@ class HssApi:
         sort_dir = q.str("sort_dir", choices=("asc", "desc")) or "asc"
         f = self._registry_query(q, REGISTRY_IMAGE_TYPES, LIST_SCAN_STATUSES)
         rows = self._apply(self.st.hss_registry.units, None, self._registry_filter(f))
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda u: u.image["id"])
         if sort_key:
             rows = sorted(rows, key=lambda u: u.scan_time, reverse=sort_dir == "desc")
         return 200, {"total_num": len(rows),
@@ -774,6 +799,8 @@ class HssApi:
             rows = [self.registry_row(u, swr_view=True)
                     for u in self._apply(self.st.hss_registry.units, None,
                                          self._registry_filter(f))]
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda r: r["id"])
         return 200, {"total_num": len(rows), "data_list": page(rows, offset, limit)}
 
     def _swr_local_rows(self, f):
@@ -806,12 +833,12 @@ class HssApi:
                 "scan_failed_desc": unit.failure,
                 "image_size": image["size"],
                 "latest_update_time": image["update_time"],
-                "latest_scan_time": ms(unit.scan_time),
+                "latest_scan_time": ms(self.st.clock(unit.scan_time)),
                 "vul_num": unit.vul_num,
                 "unsafe_setting_num": unit.unsafe,
                 "malicious_file_num": unit.malicious,
                 "domain_name": "swr.cn-north-4.myhuaweicloud.com",
-                "scannable": True,
+                "scannable": not self.st.unscannable(unit),
                 "association_images": [],
             }))
         return rows
@@ -853,6 +880,8 @@ class HssApi:
             if handle == "handled":
                 continue
             rows.append(self._vul_row(vid, vuln, layer))
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda r: r["vul_id"])
         return 200, {"total_num": len(rows), "data_list": page(rows, offset, limit)}
 
     def _image_vulns(self, image_id, image_type, instance_id, namespace, image_name, tag_name):
@@ -906,6 +935,145 @@ class HssApi:
             "url": vuln["url"],
         })
 
+    # -- ListVulAffectImages / ListGeneralImageVuls: findings by vulnerability ------------------
+
+    def _scanned_units(self, image_type):
+        """Units whose last scan succeeded, for ``image_type`` local / registry (others: none)."""
+        if image_type == "local":
+            units = self.st.hss_local.units
+        elif image_type == "registry":
+            units = self.st.hss_registry.units
+        else:
+            return []  # no CI/CD or cluster images in the dataset
+        return [u for u in units if u.vul_ids]
+
+    def _finding_query(self, q):
+        return {
+            "offset": q.int("offset", 0, 2000000, 0),
+            "limit": q.int("limit", 10, 200, 10),
+            "type": q.str("type", choices=("linux_vul", "app_vul"), required=True),
+            "image_type": q.str("image_type", choices=FINDING_IMAGE_TYPES, required=True),
+            "status": q.str("status", choices=("vul_status_unfix", "vul_status_ignored")),
+            "cluster_id": q.str("cluster_id", 0, 128),
+        }
+
+    def list_vul_affect_images(self, req):
+        """The images a vulnerability affects: one row per H5 row (local) or registry record."""
+        self.check_common(req)
+        q = req.query
+        f = self._finding_query(q)
+        is_handled = q.bool("is_handled")
+        if is_handled is None:
+            raise hss_invalid("is_handled is required")
+        vul_id = q.str("vul_id", 0, 256, required=True)
+        repair = q.str("repair_necessity", choices=tuple(RATING.values()))
+        image_id = q.str("image_id", 0, 256)
+        image_name = q.str("image_name", 0, 256)
+        registry_name = q.str("registry_name", 0, 256)
+        registry_type = q.str("registry_type", 0, 256)
+        vuln = self.st.vulns.get(vul_id)
+        rows = []
+        if (vuln is not None and not is_handled and f["status"] != "vul_status_ignored"
+                and not f["cluster_id"] and vuln["type"] == f["type"]
+                and (not repair or RATING[vuln["severity"]] == repair)):
+            for unit in self._scanned_units(f["image_type"]):
+                if vul_id not in unit.vul_ids:
+                    continue
+                row = self._affect_row(unit, vul_id, vuln)
+                if image_id and row["image_id"] != image_id:
+                    continue
+                if image_name and image_name not in row["image_name"]:
+                    continue
+                if registry_name and row["registry_name"] != registry_name:
+                    continue
+                if registry_type and row["registry_type"] != registry_type:
+                    continue
+                rows.append(row)
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda r: (r["image_id"], r["agent_id"]))
+        return 200, {"total_num": len(rows), "data_list": page(rows, f["offset"], f["limit"])}
+
+    def _affect_row(self, unit, vul_id, vuln):
+        image = unit.image
+        local = unit.kind == "local"
+        scan_time = str(ms(self.st.clock(unit.scan_time)))
+        return {
+            "image_id": image["hss_image_id"] if local else image["image_id"],
+            "image_name": image["name"],
+            "vul_id": vul_id,
+            "repair_necessity": RATING[vuln["severity"]],
+            "container_num": unit.containers,
+            "image_digest": image["digest"],
+            "image_version": image["version"],
+            "agent_id": unit.host["hss"]["agent_id"] if local else "",
+            "status": "vul_status_unfix",
+            "first_scan_time": scan_time,
+            "latest_scan_time": scan_time,
+            "image_type": "local_image" if local else "registry",
+            "image_size": str(image["size"]),
+            "organization": "" if local else image["namespace"],
+            "registry_type": "" if local else image["registry_type"],
+            "registry_name": "" if local else image["registry_name"],
+            "is_multi_arch": "false",
+            "cluster_id": "",
+            "cluster_name": "",
+        }
+
+    def list_general_image_vuls(self, req):
+        """One row per vulnerability found on images of ``image_type``, four-level rated."""
+        self.check_common(req)
+        q = req.query
+        f = self._finding_query(q)
+        handle = q.str("handle_status", choices=("unhandled", "handled"), required=True)
+        severity = q.str("severity_level", choices=tuple(RATING.values()))
+        vul_id = q.str("vul_id", 0, 256)
+        vul_name = q.str("vul_name", 0, 256)
+        cve_id = q.str("cve_id", 0, 256)
+        labels = q.str("label_list", 0, 1024)
+        found = {}
+        if handle == "unhandled" and f["status"] != "vul_status_ignored" and not f["cluster_id"] \
+                and not labels:
+            for unit in self._scanned_units(f["image_type"]):
+                for vid in unit.vul_ids:
+                    found.setdefault(vid, []).append(unit)
+        rows = []
+        for vid in sorted(found):
+            vuln = self.st.vulns[vid]
+            name = "%s vulnerability (%s)" % (vuln["package"], vid)
+            if vuln["type"] != f["type"]:
+                continue
+            if severity and RATING[vuln["severity"]] != severity:
+                continue
+            if vul_id and vul_id not in vid:
+                continue
+            if vul_name and vul_name not in name:
+                continue
+            if cve_id and cve_id != vid:
+                continue
+            units = found[vid]
+            images = {u.image["hss_image_id"] if u.kind == "local" else u.image["image_id"]
+                      for u in units}
+            cvss = float(vuln["cvss"])
+            rows.append({
+                "vul_name": name,
+                "vul_id": vid,
+                "type": vuln["type"],
+                "image_type": f["image_type"],
+                "label_list": [],
+                "severity_level": RATING[vuln["severity"]],
+                "image_num": len(images),
+                "cve_list": [{"cve_id": vid, "cvss": cvss}] if vid.startswith("CVE-") else [],
+                "max_cvss_score": cvss,
+                "scan_time": ms(self.st.clock(max(u.scan_time for u in units))),
+                "description": vuln["description"][:128],
+                "url": vuln["url"][:128],
+                "solution_detail": (self._vul_row(vid, vuln, "")["solution"])[:128],
+                "cluster_num": 0,
+            })
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda r: r["vul_id"])
+        return 200, {"total_num": len(rows), "data_list": page(rows, f["offset"], f["limit"])}
+
     # -- ListHostStatus (beyond the image-scan APIs, from the SDK models) ------------------------
 
     def list_host_status(self, req):
@@ -946,6 +1114,8 @@ class HssApi:
             if protect_status and _protect_status(hss) != protect_status:
                 continue
             rows.append(host)
+        if self.st.has("unordered"):
+            rows = stable_shuffle(rows, lambda h: h["hss"]["host_id"])
         return 200, {"total_num": len(rows),
                      "data_list": [self.host_row(h) for h in page(rows, offset, limit)]}
 

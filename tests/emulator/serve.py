@@ -21,6 +21,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 import dataset  # noqa: E402  pylint: disable=wrong-import-position
+import realism  # noqa: E402  pylint: disable=wrong-import-position
 from faults import FaultSpecError, parse_spec  # noqa: E402  pylint: disable=wrong-import-position
 from server import Emulator, EmulatorServer  # noqa: E402  pylint: disable=wrong-import-position
 from state import State  # noqa: E402  pylint: disable=wrong-import-position
@@ -38,7 +39,18 @@ def build_parser():
     parser.add_argument("--tcss-secret-id", help="TCSS SecretId")
     parser.add_argument("--tcss-secret-key", help="TCSS SecretKey")
     parser.add_argument("--scan-seconds", type=float, default=10.0,
-                        help="duration of one scan task (default 10)")
+                        help="per-task model: every task takes S seconds whatever its size "
+                             "(default 10; ignored with --image-seconds)")
+    parser.add_argument("--image-seconds", type=float, metavar="S",
+                        help="per-image model: every image takes S seconds to scan")
+    parser.add_argument("--scan-parallelism", type=int, default=1, metavar="P",
+                        help="per-image model: images each cloud scans at a time, across all "
+                             "its running tasks (default 1)")
+    parser.add_argument("--realism", default="", metavar="NAME[,NAME...]",
+                        help="realism profiles: %s, or all" % ", ".join(realism.PROFILES))
+    parser.add_argument("--lag-seconds", type=float, default=5.0, metavar="S",
+                        help="the lag profile: seconds before a trigger's effects show "
+                             "(default 5)")
     parser.add_argument("--data", help="dataset JSON file (default: the built-in dataset)")
     parser.add_argument("--generate-hosts", type=int, metavar="N",
                         help="use a generated dataset of N hosts instead of the built-in one")
@@ -54,6 +66,8 @@ def build_parser():
     parser.add_argument("--tls-key", help="private key of --tls-cert (PEM)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for task ids and faults without their own seed")
+    parser.add_argument("--lenient", action="store_true",
+                        help="accept parameters the SDK models do not define (strict by default)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -89,6 +103,16 @@ def main(argv=None):
         parser.error("--tls-cert and --tls-key go together")
     if args.scan_seconds <= 0:
         parser.error("--scan-seconds must be positive")
+    if args.image_seconds is not None and args.image_seconds <= 0:
+        parser.error("--image-seconds must be positive")
+    if args.scan_parallelism < 1:
+        parser.error("--scan-parallelism must be at least 1")
+    if args.lag_seconds < 0:
+        parser.error("--lag-seconds must not be negative")
+    try:
+        profiles = realism.parse(args.realism)
+    except realism.RealismError as exc:
+        parser.error(str(exc))
     try:
         fault_spec = parse_spec(args.faults) if args.faults else {}
     except (FaultSpecError, OSError) as exc:
@@ -99,7 +123,9 @@ def main(argv=None):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
 
-    state = State(data, scan_seconds=args.scan_seconds, seed=args.seed)
+    state = State(data, scan_seconds=args.scan_seconds, seed=args.seed,
+                  image_seconds=args.image_seconds, parallelism=args.scan_parallelism,
+                  realism=profiles, lag_seconds=args.lag_seconds)
     emulator = Emulator(args, state, fault_spec)
     server = EmulatorServer((args.host, args.port), emulator, context, verbose=args.verbose)
     host, port = server.server_address[:2]

@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 
 import auth
 import hss
+import realism
+import strict
 import tcss
 from common import ApiError
 from faults import FaultPlan, FaultSpecError, TokenBucket
@@ -41,6 +43,8 @@ class Emulator:
         self.state = state
         self.hss = hss.HssApi(state, config)
         self.tcss = tcss.TcssApi(state, config)
+        self.strict = strict.Strict(enabled=not getattr(config, "lenient", False),
+                                    count=state.count)
         self.initial_faults = fault_spec or {}
         self.faults = FaultPlan(self.initial_faults, default_seed=config.seed)
         self.faults_lock = threading.Lock()
@@ -224,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
             self._hss_error(ApiError("APIGW.0101", "The API does not exist or has not been "
                                      "published in the environment.", 404), request_id)
             return
-        _api_name, handler_name, params = match
+        api_name, handler_name, params = match
 
         def throttled(retry_after):
             self._hss_error(ApiError("APIGW.0308", "The throttling threshold has been reached: "
@@ -247,9 +251,10 @@ class Handler(BaseHTTPRequestHandler):
             emu.hss.check_project(params)
             with emu.state.lock:
                 now = emu.state.advance()
-                request = hss.Request(self.command, params,
-                                      parse_qsl(raw_query, keep_blank_values=True),
-                                      self.headers, body, now)
+                pairs = parse_qsl(raw_query, keep_blank_values=True)
+                request = hss.Request(self.command, params, pairs, self.headers, body, now)
+                emu.strict.check_hss(api_name, pairs, self.headers,
+                                     request.json() if body.strip() else None)
                 status, payload = getattr(emu.hss, handler_name)(request)
         except ApiError as error:
             emu.state.count_rejected(op, error.code)
@@ -319,7 +324,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError("InvalidParameterValue", "X-TC-Language must be zh-CN or en-US.")
             with emu.state.lock:
                 now = emu.state.advance()
-                response = getattr(emu.tcss, handler_name)(tcss.Request(action, body, now))
+                request = tcss.Request(action, body, now)
+                emu.strict.check_tcss(action, request.params)
+                response = getattr(emu.tcss, handler_name)(request)
         except ApiError as error:
             emu.state.count_rejected(op, error.code)
             self._tcss_error(error, request_id, op)
@@ -354,6 +361,25 @@ class Handler(BaseHTTPRequestHandler):
                 self._admin_send(400, {"error": str(exc)})
                 return
             self._admin_send(200, {"faults": spec})
+        elif name == "realism" and method == "GET":
+            with emu.state.lock:
+                self._admin_send(200, self._realism_view())
+        elif name == "realism" and method == "POST":
+            try:
+                spec = json.loads(body.decode("utf-8") or "{}")
+                value = spec.get("realism", "") if isinstance(spec, dict) else None
+                if isinstance(value, list):
+                    value = ",".join(str(v) for v in value)
+                if not isinstance(value, str):
+                    raise realism.RealismError('the body is {"realism": "NAME[,NAME...]"}')
+                profiles = realism.parse(value)
+            except (ValueError, realism.RealismError) as exc:
+                self._admin_send(400, {"error": str(exc)})
+                return
+            with emu.state.lock:
+                emu.state.advance()
+                emu.state.realism = set(profiles)
+                self._admin_send(200, self._realism_view())
         elif name == "dataset" and method == "GET":
             with emu.state.lock:
                 now = emu.state.advance()
@@ -362,6 +388,12 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._admin_send(404, {"error": "unknown admin route %s %s%s"
                                    % (method, ADMIN_PREFIX, name)})
+
+    def _realism_view(self):
+        state = self.emu.state
+        return {"realism": [p for p in realism.PROFILES if p in state.realism],
+                "initial": [p for p in realism.PROFILES if p in state.initial_realism],
+                "lag_seconds": state.lag_seconds}
 
 
 class EmulatorServer(ThreadingHTTPServer):

@@ -16,10 +16,13 @@ each API's words.
 """
 
 import collections
+import heapq
 import random
 import threading
 import time
 import uuid
+
+import realism
 
 # Outcomes of a finished scan, per unit kind: dataset outcome -> (status, failure reason).
 _LOCAL_OUTCOME = {
@@ -42,6 +45,7 @@ _TCSS_OUTCOME = {
 }
 FINAL = ("success", "failed", "download_failed", "image_oversized")
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+SKEW_SECONDS = 600.0
 
 # HSS scan_scope bits.
 SCOPE_ALL = 0x7FFFFFFF
@@ -116,21 +120,37 @@ class Collection:
 
 
 class Task:
-    """A scan task of either cloud."""
+    """A scan task of either cloud.
 
-    def __init__(self, cloud, task_id, name, kind, created, units, duration, options, listed=True):
+    Two scan models (``State``): *per task* (``--scan-seconds``: a task takes that long whatever
+    its size, its images spread evenly), or *per image* (``--image-seconds``: every image takes
+    that long and a cloud scans ``--scan-parallelism`` images at a time across all its tasks).
+    ``ready_at`` is when the task's effects become visible (``created`` + the ``lag`` profile).
+    """
+
+    def __init__(self, cloud, task_id, name, kind, created, units, duration, options, listed=True,
+                 ready_at=None):
         self.cloud = cloud
         self.id = task_id
         self.name = name
         self.kind = kind  # "local" | "registry" | "tcss"
         self.listed = listed  # False for H3 batch scans: they have no H2 row
         self.created = created
+        self.ready_at = created if ready_at is None else ready_at
         self.units = units
         total = len(units)
-        self.start_at = [created + duration * i / total for i in range(total)]
-        self.done_at = [created + duration * (i + 1) / total for i in range(total)]
+        self.per_image = duration is None
+        if self.per_image:
+            self.start_at = [None] * total
+            self.done_at = [None] * total
+        else:
+            base = self.ready_at
+            self.start_at = [base + duration * i / total for i in range(total)]
+            self.done_at = [base + duration * (i + 1) / total for i in range(total)]
         self.ptr_start = 0
         self.ptr_done = 0
+        self.started = 0
+        self.last_done = None
         self.pending = total
         self.options = options
         self.state = "running"  # running | finished | stopped | timed_out
@@ -142,8 +162,10 @@ class Task:
         self.safe = 0
         self.cancelled = 0
         self.failed_units = []
+        self.image_seconds = None
+        self.parallelism = 1
         timeout = options.get("timeout")
-        self.deadline = created + timeout if timeout else None
+        self.deadline = self.ready_at + timeout if timeout else None
 
     @property
     def total(self):
@@ -153,6 +175,13 @@ class Task:
     def running(self):
         return self.state == "running"
 
+    def visible(self, now):
+        return now >= self.ready_at
+
+    def queued(self, now):
+        """Running, but no image of it has started scanning yet."""
+        return self.running and (not self.visible(now) or self.started == 0)
+
     def progress(self, now):
         """Percent 0..100 (100 only once finished)."""
         if self.state == "finished":
@@ -160,31 +189,53 @@ class Task:
         if not self.total:
             return 0
         partial = 0.0
-        if self.running and self.ptr_done < self.total:
+        if not self.per_image and self.running and self.ptr_done < self.total:
             start = self.start_at[self.ptr_done]
             end = self.done_at[self.ptr_done]
             if end > start:
                 partial = min(1.0, max(0.0, (now - start) / (end - start)))
-        return min(99, int(100 * (self.ptr_done + partial) / self.total))
+        return min(99, int(100 * (self.scanned + self.cancelled + partial) / self.total))
 
     def seconds_left(self, now):
         if not self.running or not self.total:
             return 0
+        if self.per_image:
+            left = self.pending * self.image_seconds / self.parallelism
+            return max(0.0, left + max(0.0, self.ready_at - now))
         return max(0.0, self.done_at[-1] - now)
 
 
 class State:
-    def __init__(self, data, scan_seconds=10.0, seed=0):
+    def __init__(self, data, scan_seconds=10.0, seed=0, image_seconds=None, parallelism=1,
+                 realism=(), lag_seconds=5.0):
         self.lock = threading.RLock()
         self.data = data
         self.scan_seconds = float(scan_seconds)
+        self.image_seconds = float(image_seconds) if image_seconds else None
+        self.parallelism = int(parallelism)
         self.seed = seed
+        self.initial_realism = frozenset(realism)
+        self.lag_seconds = float(lag_seconds)
         self.reset()
+
+    def has(self, profile):
+        """Whether the realism profile ``profile`` is on."""
+        return profile in self.realism
+
+    def clock(self, seconds):
+        """A time as the server reports it (the ``skew`` profile runs 10 minutes ahead)."""
+        if not seconds:
+            return seconds
+        return seconds + SKEW_SECONDS if "skew" in self.realism else seconds
 
     # -- building ------------------------------------------------------------------------------
 
     def reset(self):
         with self.lock:
+            self.realism = set(self.initial_realism)
+            self.queues = {"hss": collections.deque(), "tcss": collections.deque()}
+            self.slots = {"hss": [0.0] * self.parallelism, "tcss": [0.0] * self.parallelism}
+            self.in_flight = {"hss": [], "tcss": []}
             self.rng = random.Random(self.seed)
             self.vulns = self.data["vulnerabilities"]
             self._build_hss()
@@ -229,6 +280,9 @@ class State:
         # Local images also get an int64 record id (H2 failed_images, H7 local_image rows).
         self.local_record_id = {image["key"]: 20001 + i
                                 for i, image in enumerate(self.data["local_images"])}
+        self.local_position = {image["key"]: i for i, image in enumerate(self.data["local_images"])}
+        self.registry_position = {image["id"]: i
+                                  for i, image in enumerate(self.data["registry_images"])}
 
         self.hss_registry = Collection()
         self.hss_registry_by_id = {}
@@ -310,20 +364,40 @@ class State:
 
     # -- scanning --------------------------------------------------------------------------------
 
-    def start_task(self, cloud, kind, name, units, options, now, listed=True):
-        """Create and register a task over ``units`` (already filtered for pending ones)."""
+    def unscannable(self, unit):
+        """The reason ``unit`` cannot be scanned (``licences`` profile), else ``None``."""
+        if "licences" not in self.realism:
+            return None
+        if unit.kind == "registry":
+            position = self.registry_position[unit.image["id"]]
+        else:
+            position = self.local_position[unit.image["key"]]
+        if position % realism.LICENCE_EVERY == realism.LICENCE_FIRST:
+            return realism.NO_LICENCE_REASON
+        return None
+
+    def start_task(self, cloud, kind, name, units, options, now, listed=True, foreign=False):
+        """Create and register a task over ``units`` (already filtered for pending ones).
+
+        ``foreign``: a task started by someone else (not counted in ``tasks_created``)."""
         task_id = self.new_uuid() if cloud == "hss" else self.new_tcss_task_id(now)
-        task = Task(cloud, task_id, name, kind, now, units, self.scan_seconds, options, listed)
+        ready_at = now + self.lag_seconds if "lag" in self.realism else now
+        duration = None if self.image_seconds else self.scan_seconds
+        task = Task(cloud, task_id, name, kind, now, units, duration, options, listed, ready_at)
+        task.image_seconds = self.image_seconds
+        task.parallelism = self.parallelism
+        task.marked = False
         for unit in units:
             unit.prev_status = unit.status
             unit.pending = task
-            unit.coll.set_status(unit, "waiting")
         self.tasks[cloud].append(task)
         self.tasks_by_id[(cloud, task_id)] = task
-        if listed:
+        if listed and not foreign:
             self.stats["tasks_created"][cloud] += 1
         if units:
             self.active.append(task)
+            if task.per_image:
+                self.queues[cloud].extend((task, i) for i in range(len(units)))
             self._advance_task(task, now)
         else:
             task.state = "finished"
@@ -333,26 +407,80 @@ class State:
     def advance(self, now=None):
         now = time.time() if now is None else now
         with self.lock:
+            if self.image_seconds:
+                for cloud in ("hss", "tcss"):
+                    self._run_scheduler(cloud, now)
             for task in list(self.active):
                 self._advance_task(task, now)
         return now
 
+    def _run_scheduler(self, cloud, now):
+        """Per-image model: start queued images on free slots and finish those whose time came,
+        in time order (``parallelism`` slots per cloud, ``image_seconds`` per image)."""
+        queue = self.queues[cloud]
+        slots = self.slots[cloud]
+        flight = self.in_flight[cloud]
+        seconds = self.image_seconds
+        while queue:
+            task, i = queue[0]
+            unit = task.units[i]
+            if not task.running or unit.pending is not task:
+                queue.popleft()  # stopped or timed out meanwhile: takes no slot
+                continue
+            start = max(slots[0], task.ready_at)
+            if task.deadline is not None and start >= task.deadline:
+                queue.popleft()
+                continue
+            if start > now:
+                break
+            queue.popleft()
+            heapq.heapreplace(slots, start + seconds)
+            task.start_at[i] = start
+            task.done_at[i] = start + seconds
+            heapq.heappush(flight, (start + seconds, task.created, id(task), i, task))
+        while flight and flight[0][0] <= now:
+            done, _created, _ident, i, task = heapq.heappop(flight)
+            if task.deadline is not None and done > task.deadline:
+                continue
+            unit = task.units[i]
+            if task.running and unit.pending is task:
+                self._finish_unit(unit, task, done)
+                task.last_done = done
+
     def _advance_task(self, task, now):
         limit = now if task.deadline is None else min(now, task.deadline)
+        if not task.marked and limit >= task.ready_at:
+            task.marked = True  # the trigger's effects become visible
+            for unit in task.units:
+                if unit.pending is task:
+                    unit.coll.set_status(unit, "waiting")
         total = task.total
-        while task.ptr_start < total and task.start_at[task.ptr_start] <= limit:
-            unit = task.units[task.ptr_start]
-            if unit.pending is task:
-                unit.coll.set_status(unit, "scanning")
-            task.ptr_start += 1
-        while task.ptr_done < total and task.done_at[task.ptr_done] <= limit:
-            unit = task.units[task.ptr_done]
-            if unit.pending is task:
-                self._finish_unit(unit, task, task.done_at[task.ptr_done])
-            task.ptr_done += 1
+        if task.per_image:
+            while task.ptr_start < total:
+                start = task.start_at[task.ptr_start]
+                if start is None or start > limit:
+                    break
+                unit = task.units[task.ptr_start]
+                if unit.pending is task:
+                    unit.coll.set_status(unit, "scanning")
+                task.ptr_start += 1
+                task.started += 1
+        else:
+            while task.ptr_start < total and task.start_at[task.ptr_start] <= limit:
+                unit = task.units[task.ptr_start]
+                if unit.pending is task:
+                    unit.coll.set_status(unit, "scanning")
+                task.ptr_start += 1
+                task.started += 1
+            while task.ptr_done < total and task.done_at[task.ptr_done] <= limit:
+                unit = task.units[task.ptr_done]
+                if unit.pending is task:
+                    self._finish_unit(unit, task, task.done_at[task.ptr_done])
+                    task.last_done = task.done_at[task.ptr_done]
+                task.ptr_done += 1
         if task.running and task.pending == 0:
             self._end_task(task, "finished" if not task.cancelled else "stopped",
-                           task.done_at[task.ptr_done - 1] if task.ptr_done else now)
+                           task.last_done if task.last_done is not None else now)
         elif task.running and task.deadline is not None and now >= task.deadline:
             self._release_pending(task)
             self._end_task(task, "timed_out", task.deadline)

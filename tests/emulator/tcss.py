@@ -7,6 +7,7 @@ held and the state already advanced to ``req.now``.
 
 import json
 
+import realism
 from common import (ApiError, ceil_div, iso_utc, page, tc_datetime, tc_fields, TC_INVALID,
                     TC_INVALID_VALUE, TC_MISSING)
 
@@ -134,7 +135,7 @@ class TcssApi:
             "HostCnt": len(unit.hosts),
             "SuperNodeCnt": 0,
             "ContainerCnt": unit.containers,
-            "ScanTime": tc_datetime(unit.scan_time),
+            "ScanTime": tc_datetime(self.st.clock(unit.scan_time)),
             "VulCnt": unit.vul_num,
             "VirusCnt": unit.malicious,
             "RiskCnt": unit.unsafe,
@@ -147,7 +148,7 @@ class TcssApi:
             "ScanVulError": unit.failure,
             "ScanRiskError": "",
             "IsSuggest": 1 if image.get("recommended") else 0,
-            "IsAuthorized": 1,
+            "IsAuthorized": 0 if self.st.unscannable(unit) else 1,
             "ComponentCnt": image["component_num"] if scanned else 0,
             "CriticalLevelVulCnt": counts["critical"],
             "HighLevelVulCnt": counts["high"],
@@ -224,16 +225,25 @@ class TcssApi:
 
     def task_status(self, task, now):
         total = task.total
+        vocabulary = self.st.has("vocabulary")
         if task.running:
             schedule = min(99, task.scanned * 100 // total) if total else 0
         elif task.state == "finished":
             schedule = 100
+            if vocabulary and total and task.failed:
+                schedule = (task.scanned - task.failed) * 100 // total  # ends below 100
         else:
             schedule = task.scanned * 100 // total if total else 0
+        if not task.running:
+            status = "END"
+        elif vocabulary:
+            status = "QUEUING" if task.queued(now) else "RUNNING"
+        else:
+            status = "SCANNING"
         return {
             "ImageTotal": total,
             "ImageScanCnt": task.scanned,
-            "Status": "SCANNING" if task.running else "END",
+            "Status": status,
             "Schedule": schedule,
             "SuccessCount": task.safe,
             "RiskCount": task.risky,
@@ -355,6 +365,11 @@ class TcssApi:
             units = list(self.st.tcss_images.units)
         elif images is not None:
             units = self._images_by_id(images, "Images")
+            if any(self.st.unscannable(u) for u in units):
+                # The same code as a running scan: "scanning, or no scan permission".
+                raise ApiError("FailedOperation.ErrAlreadyScanning",
+                               "An image scan is already running, or the images are not "
+                               "authorised for scanning.")
         elif filters is not None:
             units = self._select_images(filters)
         elif scope == 2:
@@ -370,6 +385,7 @@ class TcssApi:
             units = [u for u in units if u.image["tcss_image_id"] not in excluded]
         if container_running:
             units = [u for u in units if u.containers > 0]
+        units = [u for u in units if not self.st.unscannable(u)]
         options = {"vul": scan_vul, "malware": scan_virus, "baseline": scan_risk,
                    "timeout": timeout, "one_click": one_click, "scope": scope}
         task = self.st.start_task("tcss", "tcss", "image-scan", units, options, req.now)
@@ -382,10 +398,10 @@ class TcssApi:
         task_id = p.str("TaskID")
         if task_id:
             task = self.st.tasks_by_id.get(("tcss", task_id))
-            if task is None:
+            if task is None or not task.visible(req.now):
                 raise ApiError("ResourceNotFound", "The task %s does not exist." % task_id)
         else:
-            tasks = self.st.tasks["tcss"]
+            tasks = [t for t in self.st.tasks["tcss"] if t.visible(req.now)]
             task = tasks[-1] if tasks else None
         if task is None:
             return {"ImageTotal": 0, "ImageScanCnt": 0, "Status": "READY", "Schedule": 0,
@@ -397,14 +413,14 @@ class TcssApi:
     def describe_scan_task(self, req):
         task = None
         for candidate in reversed(self.st.tasks["tcss"]):
-            if candidate.options.get("one_click"):
+            if candidate.options.get("one_click") and candidate.visible(req.now):
                 task = candidate
                 break
         if task is None:
             return {"TaskID": "", "LastScanTime": "", "Status": "READY", "SubStatus": ""}
         return {
             "TaskID": task.id,
-            "LastScanTime": tc_datetime(task.created),
+            "LastScanTime": tc_datetime(self.st.clock(task.created)),
             "Status": "SCANNING" if task.running else "END",
             "SubStatus": self.sub_status(task),
         }
@@ -422,7 +438,7 @@ class TcssApi:
             raise invalid("Give exactly one of TaskID, Images and Filters.")
         if task_id is not None:
             task = self.st.tasks_by_id.get(("tcss", task_id))
-            if task is None:
+            if task is None or not task.visible(req.now):
                 raise ApiError("ResourceNotFound", "The task %s does not exist." % task_id)
             self.st.stop_task(task, req.now)
             return {"Status": "SUCCESS"}
@@ -445,6 +461,8 @@ class TcssApi:
         by = p.str("By")
         order = p.str("Order", choices=("asc", "desc")) or "desc"
         units = self._select_images(filters) if filters else self.st.tcss_images.units
+        if self.st.has("unordered"):
+            units = realism.stable_shuffle(units, lambda u: u.image["tcss_image_id"])
         if by:
             if by not in _IMAGE_SORT_KEYS:
                 raise invalid_value("By: unsupported sort field %r." % by)
@@ -467,6 +485,8 @@ class TcssApi:
         if unit is None:
             raise ApiError("ResourceNotFound", "The image %s does not exist." % image_id)
         rows = [self.vul_row(v) for v in unit.vul_ids or ()]
+        if self.st.has("unordered"):
+            rows = realism.stable_shuffle(rows, lambda r: r["CVEID"])
         for fname, values, exact in filters:
             if fname == "Name":
                 rows = [r for r in rows if _match_text(r["Name"], values, exact)]
@@ -516,6 +536,8 @@ class TcssApi:
             else:  # Group, DockerVersion, MachineType, DockerStatus, ProjectID: on the rows
                 hosts = [h for h in hosts
                          if _host_filter_value(self.host_row(h), fname) in values]
+        if self.st.has("unordered"):
+            hosts = realism.stable_shuffle(hosts, lambda h: h["tcss"]["host_id"])
         if by:
             rows = sorted((self.host_row(h) for h in hosts), key=lambda r: r[by],
                           reverse=order == "desc")
@@ -528,9 +550,6 @@ class TcssApi:
     def describe_image_hosts(self, req):
         p = tc_fields(req.params)
         filters = _filters(p, "Filters", ("ImageID", "HostID")) or []
-        # Not in the SDK model (which has Filters only): optional paging, all rows by default.
-        limit = p.int("Limit", 0, 2 ** 31 - 1)
-        offset = p.int("Offset", 0, 2 ** 63 - 1, 0)
         state = self.st
         pairs = None
         for fname, values, _exact in filters:
@@ -549,7 +568,12 @@ class TcssApi:
         indexes = range(len(state.tcss_pairs)) if pairs is None else sorted(pairs)
         rows = [{"ImageID": state.tcss_images.units[state.tcss_pairs[n][0]].image["tcss_image_id"],
                  "HostID": state.tcss_pairs[n][1]["tcss"]["host_id"]} for n in indexes]
-        return {"List": page(rows, offset, limit), "TotalCount": len(rows)}
+        total = len(rows)
+        if self.st.has("unordered"):
+            rows = realism.stable_shuffle(rows, lambda r: (r["ImageID"], r["HostID"]))
+        if self.st.has("pages"):
+            rows = rows[:realism.T8_PAGE]  # one answer holds at most 20 pairs
+        return {"List": rows, "TotalCount": total}
 
     # -- emulator view ---------------------------------------------------------------------------
 
@@ -559,7 +583,7 @@ class TcssApi:
             row = self.task_status(task, now)
             row.update({"TaskID": task.id, "SubStatus": self.sub_status(task),
                         "IsOneClickScanningTask": bool(task.options.get("one_click")),
-                        "CreateTime": tc_datetime(task.created)})
+                        "CreateTime": tc_datetime(self.st.clock(task.created))})
             tasks.append(row)
         return {
             "hosts": [self.host_row(h) for h in self.st.tcss_hosts],
