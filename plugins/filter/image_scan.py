@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_gate as _gate
+from ansible_collections.cloudsec.image_scan.plugins.filter.image_scan_gate import Display
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
 HOST_SCANNED = "scanned"
@@ -556,6 +557,11 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             "delta": delta,
             "gate": gate,
         }
+    unjudged = sorted(h for h, fact in facts.items() if not fact["judged"])
+    if unjudged and on_error == "warn" and Display is not None:
+        Display().warning("image_scan: %d host%s not judged (image_scan_on_error is warn): %s; %s: %s" % (
+            len(unjudged), "" if len(unjudged) == 1 else "s", ", ".join(unjudged[:10]) + (", ..." if len(unjudged) > 10 else ""),
+            error.get("task") or "a cloud call", error.get("msg")))
     return facts
 
 

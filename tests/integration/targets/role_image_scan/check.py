@@ -8,6 +8,7 @@
     check.py change    print the dataset of the second run: nginx:1.25 lost a vulnerability, redis:7.2 gained one
     check.py gate      exceptions, a threshold and the delta against the first run, on the changed dataset
     check.py guard     the cost guard stopped the run and check mode scanned nothing
+    check.py errors    a failed cloud call left the hosts not judged, said why, and the reports were written
     check.py inventory write an inventory of N generated hosts
     check.py scale     API calls for a large inventory do not grow with its hosts
 """
@@ -439,7 +440,8 @@ def cmd_gate(args):
             check(finding.get("baseline") == want, "%s: %s %s baseline %s, expected %s" % (host, name, cve, finding.get("baseline"), want))
     check(failed == expect_failed, "hosts failed %s, expected %s" % (sorted(failed), sorted(expect_failed)))
     check(suppressed_seen and expired_seen and delta_seen, "the run showed no suppression, expiry or delta")
-    warnings = re.findall(r"exception \d+ \(%s, [^)]*\) expired on 2020-01-01" % EXPIRED, log)
+    # Warnings may be wrapped: compare with the whitespace folded.
+    warnings = re.findall(r"exception \d+ \(%s, [^)]*\) expired on 2020-01-01" % EXPIRED, " ".join(log.split()))
     check(len(warnings) == 1, "%d warnings about the expired exception, expected 1" % len(warnings))
     report = json.load(open(os.path.join(args.dir, "report.json")))
     marks = [f["suppressed"] for h in report["hosts"] for i in h["images"] for f in i.get("findings") or []
@@ -467,6 +469,35 @@ def cmd_guard(args):
     check(re.search(r"Check mode: would scan \d+ images on \d+ hosts", check_log) is not None,
           "check mode did not say what it would scan")
     finish("guard (%s)" % args.provider)
+
+
+def cmd_errors(args):
+    facts = json.load(open(args.facts))
+    hosts = inventory_hosts(args.inventory)
+    counters = recap(open(args.log).read())
+    failed = set(h for h, c in counters.items() if c.get("failed"))
+    unjudged = sorted(h for h, f in facts.items() if not f["judged"])
+    check(unjudged, "no host was left not judged")
+    for host in unjudged:
+        fact = facts[host]
+        check(fact["status"] == "error", "%s: status %s" % (host, fact["status"]))
+        check(args.task in (fact["not_judged_reason"] or "") and args.error in fact["not_judged_reason"],
+              "%s: not_judged_reason %r names neither the task nor the error" % (host, fact["not_judged_reason"]))
+        if args.on_error == "fail":
+            check(host in failed and [f["rule"] for f in fact["failures"]][:1] == ["error"],
+                  "%s: not judged but not failed (%s)" % (host, fact["failures"]))
+        else:
+            check(host not in failed and fact["warnings"] and "not judged" in fact["warnings"][0],
+                  "%s: on_error=warn, yet failed or not warned" % host)
+    check(sorted(facts) == sorted(hosts), "facts for %s" % sorted(facts))
+    if args.on_error == "warn":
+        check(re.search(r"\[WARNING\]: image_scan: %d hosts not judged" % len(unjudged), " ".join(open(args.log).read().split())),
+              "no warning about the hosts not judged")
+    report = json.load(open(os.path.join(args.dir, "report.json")))
+    check(sorted(h["name"] for h in report["hosts"]) == sorted(hosts), "report.json does not list every host")
+    after = json.load(open(args.stats))["requests"]
+    check(after.get(args.op, 0) > 0, "the failing call %s was not made" % args.op)
+    finish("errors (%s, on_error=%s)" % (args.provider, args.on_error))
 
 
 def cmd_inventory(args):
@@ -523,6 +554,9 @@ def main():
     for name in ("--provider", "--log", "--check-log", "--before", "--after", "--after-check"):
         p.add_argument(name, required=True)
     p.add_argument("--max-images", type=int, required=True)
+    p = sub.add_parser("errors")
+    for name in ("--provider", "--facts", "--log", "--inventory", "--on-error", "--task", "--error", "--dir", "--stats", "--op"):
+        p.add_argument(name, required=True)
     p = sub.add_parser("inventory")
     p.add_argument("--hosts", type=int, required=True)
     p.add_argument("--width", type=int, required=True)
