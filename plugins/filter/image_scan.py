@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
@@ -144,7 +146,7 @@ def cvss_severity(score):
         value = float(score)
     except (TypeError, ValueError):
         return None
-    if value != value or value < 0 or value > 10:
+    if math.isnan(value) or value < 0 or value > 10:
         return None
     if value >= 9.0:
         return "critical"
@@ -535,7 +537,7 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             if severity in thresholds and counted.get(severity, 0) > thresholds[severity]:
                 failures.append({"rule": "threshold", "severity": severity, "count": counted[severity],
                                  "max": thresholds[severity],
-                                 "message": "%d %s findings, more than image_scan_max_findings.%s %d" % (
+                                 "message": "%s %s findings, more than image_scan_max_findings.%s %s" % (
                                      counted[severity], severity, severity, thresholds[severity])})
         facts[inventory_hostname] = {
             "provider": provider,

@@ -19,7 +19,6 @@ try:
 except ImportError:  # pragma: no cover - always there on a controller
     Display = None
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
 #: Keys of an exception entry, and which are required.
 EXCEPTION_KEYS = ("id", "images", "hosts", "until", "reason", "owner")
