@@ -59,7 +59,7 @@ sanity: tree
 
 units: tree
 	@echo "== units: pytest tests/unit"
-	cd $(TREE) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+	cd $(TREE) && $(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/unit
 
 conformance: tree
 	@echo "== conformance: the official SDKs against the emulator"
