@@ -161,8 +161,8 @@ images:
       sample: local
     registry:
       description:
-        - Registry images, C(record_id) (the record ID that O(cloudsec.image_scan.hss_image_scan#module:images[].id)
-          expects), C(registry_id), C(registry_name), C(registry_type), C(namespace), C(image_type) and
+        - Registry images, C(record_id) (the record ID that O(cloudsec.image_scan.hss_image_scan#module:images)
+          expects as V(id)), C(registry_id), C(registry_name), C(registry_type), C(namespace), C(image_type) and
           C(instance_id); V(null) for local images.
       type: dict
       sample: {record_id: 1001, registry_id: reg-f1698165c2a1, registry_name: swr-cn-north-4, registry_type: SwrPrivate,
