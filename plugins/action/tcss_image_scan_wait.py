@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import tcss_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import tcss_argument_spec
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait import ScanWaitAction
 
 IMAGE_INFO = "cloudsec.image_scan.tcss_image_info"

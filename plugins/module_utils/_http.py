@@ -28,9 +28,10 @@ import random
 import re
 import socket
 import ssl
-import time
 import traceback
 from urllib.parse import urlsplit
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -236,7 +237,7 @@ def parse_retry_after(value, now=None):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
-    now = time.time() if now is None else now
+    now = _clock.now() if now is None else now
     return max(0.0, when.timestamp() - now)
 
 
@@ -247,12 +248,11 @@ class RetryPolicy(object):
     delay * 2**n))``, or at least the server's ``Retry-After``. It gives up when ``retries``
     retries are spent or when the next sleep would end after the deadline.
 
-    ``deadline`` is an absolute time on ``clock`` (monotonic by default). Without one, each
-    call gets ``start + budget()`` plus the time its attempts may take.
+    Each call's deadline is its start plus ``budget()`` plus the time its attempts may take,
+    on the collection's monotonic clock (``_clock``).
     """
 
-    def __init__(self, retries=5, delay=1.0, max_delay=30.0, deadline=None, sleep=time.sleep,
-                 clock=time.monotonic, rng=random.random):
+    def __init__(self, retries=5, delay=1.0, max_delay=30.0, rng=random.random):
         if retries < 0:
             raise ValueError("retries must be zero or more")
         if delay < 0 or max_delay < 0:
@@ -260,9 +260,6 @@ class RetryPolicy(object):
         self.retries = int(retries)
         self.delay = float(delay)
         self.max_delay = float(max_delay)
-        self.deadline = deadline
-        self.sleep = sleep
-        self.clock = clock
         self.rng = rng
 
     def backoff_cap(self, attempt):
@@ -277,16 +274,12 @@ class RetryPolicy(object):
         """The longest this policy can sleep over one call."""
         return sum(self.backoff_cap(attempt) for attempt in range(self.retries))
 
-    def start(self, deadline=None, attempt_time=0.0):
+    def start(self, attempt_time=0.0):
         """Begin one call: returns the ``RetryState`` that decides on its retries.
 
-        ``deadline`` (absolute, on ``clock``) overrides the policy's; ``attempt_time`` is how
-        long one attempt may take (the request timeout), used for the default deadline.
+        ``attempt_time`` is how long one attempt may take (the request timeout).
         """
-        if deadline is None:
-            deadline = self.deadline
-        if deadline is None:
-            deadline = self.clock() + self.budget() + attempt_time * (self.retries + 1)
+        deadline = _clock.monotonic() + self.budget() + attempt_time * (self.retries + 1)
         return RetryState(self, deadline)
 
 
@@ -306,7 +299,7 @@ class RetryState(object):
         sleep = self.policy.backoff(self.retries)
         if retry_after is not None:
             sleep = max(sleep, retry_after)
-        if self.policy.clock() + sleep > self.deadline:
+        if _clock.monotonic() + sleep > self.deadline:
             return None
         return sleep
 
@@ -315,7 +308,7 @@ class RetryState(object):
         sleep = self.next_sleep(retry_after)
         if sleep is None:
             return False
-        self.policy.sleep(sleep)
+        _clock.sleep(sleep)
         self.slept.append(sleep)
         self.retries += 1
         return True
@@ -479,7 +472,6 @@ class HttpTransport(object):
         self.timeout = timeout
         self.verify = ca_bundle if ca_bundle else bool(validate_certs)
         self.retry_policy = retry_policy or RetryPolicy()
-        self.deadline = None
         self._secrets = set()
         self.stats = {"calls": 0, "attempts": 0, "retries": 0, "throttled": 0, "operations": {}}
 
@@ -522,17 +514,14 @@ class HttpTransport(object):
         retryable = outcome.kind == Outcome.THROTTLED or (unsure and idempotent)
         return error, retryable
 
-    def request(self, operation, prepare, classify, idempotent, cloud="", deadline=None):
+    def request(self, operation, prepare, classify, idempotent, cloud=""):
         """Send one API call with retries and return the data of the successful ``Outcome``.
 
         ``idempotent`` says whether the call may be repeated after an answer that did not come
         or could not be read; when false, only throttled calls and failures that provably
         never reached the server are retried, and the rest raise ``ApiError(ambiguous=True)``.
-        ``deadline`` (absolute, on the retry policy's clock) bounds the retries.
         """
-        if deadline is None:
-            deadline = self.deadline
-        state = self.retry_policy.start(deadline=deadline, attempt_time=float(self.timeout or 0))
+        state = self.retry_policy.start(attempt_time=float(self.timeout or 0))
         self.stats["calls"] += 1
         while True:
             attempt = self._attempt(operation, prepare, classify, idempotent, cloud)

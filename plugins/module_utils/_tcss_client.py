@@ -15,9 +15,8 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 import json
-import time
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signing
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _signing
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
     INVALID_RESPONSE,
     USER_AGENT,
@@ -42,6 +41,10 @@ SERVER_ERROR_PREFIXES = ("InternalError",)
 
 # Actions that may change state: never repeated after an answer that did not come.
 NOT_IDEMPOTENT = frozenset(["CreateAssetImageScanTask", "ModifyAssetImageScanStop"])
+#: List actions whose SDK model has no ``Offset``/``Limit``: one call answers them.
+UNPAGED = frozenset(["DescribeAssetImageHostList"])
+#: Page size of every listing walk.
+PAGE_SIZE = 100
 
 
 def _invalid(status, message, request_id=None):
@@ -87,16 +90,16 @@ def classify_response(response):
 
 
 class TcssClient(object):
-    """TCSS client: ``call(action, params)`` plus thin wrappers for the actions we use.
+    """TCSS client: ``call(action, params)``, ``paginate(action, params, max_results)`` and a
+    named method for each action that changes state.
 
     The endpoint is ``endpoint`` (a full URL; the path is ignored, calls go to ``/``), else
     the international host when ``international`` is true, else the default host.
-    ``clock`` returns the current Unix time (tests pin it).
+    Signatures are dated by ``_clock``.
     """
 
     def __init__(self, transport, secret_id, secret_key, session_token=None, region=None,
-                 endpoint=None, international=False, language=None, user_agent=None,
-                 clock=time.time):
+                 endpoint=None, international=False, language=None, user_agent=None):
         if not (secret_id and secret_key):
             raise ValueError("credentials are required: secret id and secret key")
         if language is not None and language not in LANGUAGES:
@@ -109,7 +112,6 @@ class TcssClient(object):
         self.region = check_region(region) if region else None
         self.language = language or None
         self.user_agent = user_agent or USER_AGENT
-        self._clock = clock
         self._secret_id = secret_id
         self._secret_key = secret_key
         self._session_token = session_token or None
@@ -120,7 +122,7 @@ class TcssClient(object):
 
     def build_request(self, action, body):
         """``(method, url, headers, body)`` of one call, signed now. ``body`` is bytes."""
-        timestamp = int(self._clock())
+        timestamp = int(_clock.now())
         headers = {
             "User-Agent": self.user_agent,
             "Content-Type": CONTENT_TYPE,
@@ -140,7 +142,7 @@ class TcssClient(object):
             self._secret_id, self._secret_key, SERVICE, self.netloc, CONTENT_TYPE, body, timestamp)
         return "POST", self.url, headers, body
 
-    def call(self, action, params=None, idempotent=None, deadline=None):
+    def call(self, action, params=None, idempotent=None):
         """Send one action and return its ``Response`` object (``RequestId`` included).
 
         ``idempotent`` defaults to false for the actions that change state
@@ -153,18 +155,22 @@ class TcssClient(object):
         def prepare():
             return self.build_request(action, body)
 
-        return self.transport.request(action, prepare, classify_response, idempotent,
-                                      cloud=CLOUD, deadline=deadline)
+        return self.transport.request(action, prepare, classify_response, idempotent, cloud=CLOUD)
 
-    def paginate(self, action, params=None, limit=100, max_results=None, list_key="List"):
-        """Every item of a list action, walking ``Offset``/``Limit`` up to ``TotalCount``."""
+    def paginate(self, action, params=None, max_results=None):
+        """Every item of a list action (``List``), walking ``Offset``/``Limit`` (``PAGE_SIZE``) up
+        to ``TotalCount``; ``max_results`` caps the items. An action without paging
+        (``UNPAGED``) is called once, without ``Offset``/``Limit``."""
         params = dict(params or {})
+        if action in UNPAGED:
+            items = self.call(action, params).get("List") or []
+            return items if max_results is None else items[:max_results]
         offset = int(params.pop("Offset", 0) or 0)
-        params.pop("Limit", None)
+        limit = int(params.pop("Limit", 0) or PAGE_SIZE)
         items = []
         while max_results is None or len(items) < max_results:
             page = self.call(action, dict(params, Offset=offset, Limit=limit))
-            rows = page.get(list_key) or []
+            rows = page.get("List") or []
             items.extend(rows)
             offset += len(rows)
             total = page.get("TotalCount")
@@ -174,39 +180,12 @@ class TcssClient(object):
                 break
         return items if max_results is None else items[:max_results]
 
-    # -- thin wrappers (T1..T8) -----------------------------------------------------------
-
-    def _action(self, action, params, kwargs):
-        return self.call(action, dict(params or {}, **kwargs))
+    # -- the actions that change state (not idempotent) -----------------------------------
 
     def create_asset_image_scan_task(self, params=None, **kwargs):
-        """T1: start a scan; returns ``TaskID``. Not idempotent."""
-        return self._action("CreateAssetImageScanTask", params, kwargs)
-
-    def describe_asset_image_scan_status(self, params=None, **kwargs):
-        """T2: progress of a task (``TaskID``)."""
-        return self._action("DescribeAssetImageScanStatus", params, kwargs)
-
-    def describe_asset_image_scan_task(self, params=None, **kwargs):
-        """T3: the current one-click scan task."""
-        return self._action("DescribeAssetImageScanTask", params, kwargs)
+        """T1: start a scan; returns ``TaskID``."""
+        return self.call("CreateAssetImageScanTask", dict(params or {}, **kwargs))
 
     def modify_asset_image_scan_stop(self, params=None, **kwargs):
-        """T4: stop a scan. Not idempotent."""
-        return self._action("ModifyAssetImageScanStop", params, kwargs)
-
-    def describe_asset_image_list(self, params=None, **kwargs):
-        """T5: one page of images with their scan status and counts."""
-        return self._action("DescribeAssetImageList", params, kwargs)
-
-    def describe_asset_image_vul_list(self, params=None, **kwargs):
-        """T6: one page of vulnerabilities of one image (``ImageID``)."""
-        return self._action("DescribeAssetImageVulList", params, kwargs)
-
-    def describe_asset_host_list(self, params=None, **kwargs):
-        """T7: one page of hosts."""
-        return self._action("DescribeAssetHostList", params, kwargs)
-
-    def describe_asset_image_host_list(self, params=None, **kwargs):
-        """T8: image-to-host pairs."""
-        return self._action("DescribeAssetImageHostList", params, kwargs)
+        """T4: stop a scan."""
+        return self.call("ModifyAssetImageScanStop", dict(params or {}, **kwargs))

@@ -2,14 +2,13 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""_tcss_scan: option checks, request parameters and the normalisers of TCSS answers."""
+"""_tcss_shapes: option checks, request parameters and the normalisers of TCSS answers."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_scan as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 
 
 # -- times --------------------------------------------------------------------------------------
@@ -25,7 +24,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_s
     ("yesterday", None),
 ])
 def test_tcss_time_to_iso(value, iso):
-    assert _scan.tcss_time_to_iso(value) == iso
+    assert ts.time_to_iso(value) == iso
 
 
 # -- names --------------------------------------------------------------------------------------
@@ -47,9 +46,9 @@ def test_split_image_name(full, parts):
 # -- severities ---------------------------------------------------------------------------------
 
 def test_levels_follow_the_collection_scale():
-    # Level 1..4 is low..critical, as _scan.TCSS_LEVELS says and as T5's per-level counts imply.
+    # Level 1..4 is low..critical, as ts.LEVELS says and as T5's per-level counts imply.
     assert [ts.finding_severity(level) for level in (1, 2, 3, 4)] == ["low", "medium", "high", "critical"]
-    assert dict((level, ts.finding_severity(level)) for level in _scan.TCSS_LEVELS) == _scan.TCSS_LEVELS
+    assert dict((level, ts.finding_severity(level)) for level in ts.LEVELS) == ts.LEVELS
     assert [ts.finding_severity(word) for word in ("CRITICAL", "HIGH", "MIDDLE", "LOW", "3")] == [
         "critical", "high", "medium", "low", "high"]
     assert ts.finding_severity(0) == "unknown" and ts.finding_severity(None) == "unknown"

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The base class of the Tencent Cloud TCSS modules and their authentication options
+(documented in the doc fragment ``cloudsec.image_scan.tcss``).
+
+This is a private module of the collection; its interface may change without notice.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
+    CloudModule,
+    connection_argument_spec,
+    env,
+    hint,
+)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
+
+
+def tcss_auth_argument_spec():
+    """Tencent Cloud authentication and location options (no connection options)."""
+    return dict(
+        secret_id=dict(type="str", no_log=True, fallback=env("TENCENTCLOUD_SECRET_ID")),
+        secret_key=dict(type="str", no_log=True, fallback=env("TENCENTCLOUD_SECRET_KEY")),
+        session_token=dict(type="str", no_log=True, fallback=env("TENCENTCLOUD_SESSION_TOKEN")),
+        region=dict(type="str", fallback=env("TENCENTCLOUD_REGION")),
+        endpoint=dict(type="str", fallback=env("TENCENTCLOUD_ENDPOINT")),
+        international=dict(type="bool", default=False),
+        language=dict(type="str", choices=["en-US", "zh-CN"]),
+    )
+
+
+def tcss_argument_spec():
+    """Every option a TCSS module shares: authentication plus connection."""
+    spec = tcss_auth_argument_spec()
+    spec.update(connection_argument_spec())
+    return spec
+
+
+def missing_tcss_settings(params):
+    """Human-readable list of the TCSS settings that are missing from ``params``."""
+    spec = tcss_auth_argument_spec()
+    return [hint(spec, name) for name in ("secret_id", "secret_key") if not params.get(name)]
+
+
+class TcssModule(CloudModule):
+    """Base class of the Tencent Cloud TCSS modules."""
+
+    CLOUD_TITLE = "Tencent Cloud TCSS"
+
+    @staticmethod
+    def shared_argument_spec():
+        return tcss_argument_spec()
+
+    def missing_settings(self):
+        return missing_tcss_settings(self.params)
+
+    def _build_client(self, transport):
+        params = self.params
+        return TcssClient(
+            transport, params["secret_id"], params["secret_key"],
+            session_token=params["session_token"], region=params["region"],
+            endpoint=params["endpoint"], international=params["international"],
+            language=params["language"])
