@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import hss_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait import ScanWaitAction
 
 IMAGE_INFO = "cloudsec.image_scan.hss_image_info"
@@ -49,10 +49,7 @@ class ActionModule(ScanWaitAction):
     CLOUD = "HSS"
     TASK_INFO = "cloudsec.image_scan.hss_image_scan_task_info"
     IMAGE_ELEMENTS = "raw"
-
-    @staticmethod
-    def cloud_argument_spec():
-        return hss_argument_spec()
+    MODULE = HssModule
 
     def read_task(self, task_id, task_vars):
         tasks = self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("tasks") or []

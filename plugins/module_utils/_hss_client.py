@@ -16,16 +16,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _signing
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
-    INVALID_RESPONSE,
-    USER_AGENT,
-    Outcome,
-    check_region,
-    drop_none,
-    parse_endpoint,
-    shorten,
-)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _signing
 
 CLOUD = "hss"
 
@@ -52,7 +43,7 @@ APIS = {
 
 def region_endpoint(region):
     """The HSS endpoint URL of a region."""
-    check_region(region)
+    _http.check_region(region)
     host = _SPECIAL_HOSTS.get(region, "hss.%s.myhuaweicloud.com" % region)
     return "https://%s" % host
 
@@ -93,24 +84,24 @@ def classify_response(response):
         document = None
     if 200 <= status < 300:
         if isinstance(document, dict):
-            return Outcome(Outcome.OK, data=document, status=status, request_id=request_id)
-        return Outcome(Outcome.INVALID, status=status, code=INVALID_RESPONSE, request_id=request_id,
-                       message="unreadable answer (%s)" % _describe_body(response))
+            return _http.Outcome(_http.Outcome.OK, data=document, status=status, request_id=request_id)
+        return _http.Outcome(_http.Outcome.INVALID, status=status, code=_http.INVALID_RESPONSE, request_id=request_id,
+                             message="unreadable answer (%s)" % _describe_body(response))
     if status < 400:
-        return Outcome(Outcome.INVALID, status=status, code=INVALID_RESPONSE, request_id=request_id,
-                       message="unexpected HTTP %s answer" % status)
+        return _http.Outcome(_http.Outcome.INVALID, status=status, code=_http.INVALID_RESPONSE, request_id=request_id,
+                             message="unexpected HTTP %s answer" % status)
     code = message = None
     if isinstance(document, dict):
         code, message = _error_fields(document)
     code = str(code) if code else str(status)
-    message = str(message) if message else shorten(response.text or "no message")
+    message = str(message) if message else _http.shorten(response.text or "no message")
     if status == 429 or code == THROTTLING_CODE:
-        kind = Outcome.THROTTLED
+        kind = _http.Outcome.THROTTLED
     elif status >= 500:
-        kind = Outcome.SERVER_ERROR
+        kind = _http.Outcome.SERVER_ERROR
     else:
-        kind = Outcome.API_ERROR
-    return Outcome(kind, status=status, code=code, message=message, request_id=request_id)
+        kind = _http.Outcome.API_ERROR
+    return _http.Outcome(kind, status=status, code=code, message=message, request_id=request_id)
 
 
 def _describe_body(response):
@@ -120,7 +111,7 @@ def _describe_body(response):
 
 def _json_body(body):
     """The request body as the SDK writes it: ASCII-escaped JSON, ``None`` fields dropped."""
-    return json.dumps(drop_none(body if body is not None else {})).encode("utf-8")
+    return json.dumps(_http.drop_none(body if body is not None else {})).encode("utf-8")
 
 
 class HssClient(object):
@@ -146,14 +137,14 @@ class HssClient(object):
             raise ValueError("credentials are required: access key and secret key, or an auth token")
         self.transport = transport
         self.project_id = str(project_id)
-        self.region = check_region(region) if region else None
+        self.region = _http.check_region(region) if region else None
         if endpoint:
-            self.scheme, self.netloc = parse_endpoint(endpoint)
+            self.scheme, self.netloc = _http.parse_endpoint(endpoint)
         else:
-            self.scheme, self.netloc = parse_endpoint(region_endpoint(region))
+            self.scheme, self.netloc = _http.parse_endpoint(region_endpoint(region))
         self.base_url = "%s://%s" % (self.scheme, self.netloc)
         self.enterprise_project_id = enterprise_project_id or None
-        self.user_agent = user_agent or USER_AGENT
+        self.user_agent = user_agent or _http.USER_AGENT
         self._access_key = access_key
         self._secret_key = secret_key
         self._security_token = security_token
@@ -246,17 +237,10 @@ class HssClient(object):
         """Every row of a list API (``data_list``), walking ``offset``/``limit`` (``PAGE_SIZE``)
         until ``total_num`` rows; ``max_results`` caps the rows."""
         params = dict(params or {})
-        offset = int(params.pop("offset", 0) or 0)
-        limit = int(params.pop("limit", 0) or PAGE_SIZE)
-        rows = []
-        while max_results is None or len(rows) < max_results:
-            page = self.call(operation, dict(params, offset=offset, limit=limit)) or {}
-            data = page.get("data_list") or []
-            rows.extend(data)
-            offset += len(data)
-            total = page.get("total_num")
-            if not data or (total is not None and offset >= int(total)):
-                break
-            if total is None and len(data) < limit:
-                break
-        return rows if max_results is None else rows[:max_results]
+        offset, limit = int(params.pop("offset", 0) or 0), int(params.pop("limit", 0) or PAGE_SIZE)
+
+        def fetch(start, size):
+            page = self.call(operation, dict(params, offset=start, limit=size)) or {}
+            return page.get("data_list") or [], page.get("total_num")
+
+        return _http.paginate(fetch, offset, limit, max_results)

@@ -11,12 +11,7 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import HssClient
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
-    CloudModule,
-    connection_argument_spec,
-    env,
-    hint,
-)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import CloudModule, env, hint
 
 
 def hss_auth_argument_spec():
@@ -31,13 +26,6 @@ def hss_auth_argument_spec():
         endpoint=dict(type="str", fallback=env("HUAWEICLOUD_SDK_ENDPOINT")),
         enterprise_project_id=dict(type="str"),
     )
-
-
-def hss_argument_spec():
-    """Every option an HSS module shares: authentication plus connection."""
-    spec = hss_auth_argument_spec()
-    spec.update(connection_argument_spec())
-    return spec
 
 
 def missing_hss_settings(params):
@@ -64,18 +52,6 @@ class HssModule(CloudModule):
     """Base class of the Huawei Cloud HSS modules."""
 
     CLOUD_TITLE = "Huawei Cloud HSS"
-
-    @staticmethod
-    def shared_argument_spec():
-        return hss_argument_spec()
-
-    def missing_settings(self):
-        return missing_hss_settings(self.params)
-
-    def _build_client(self, transport):
-        params = self.params
-        return HssClient(
-            transport, params["project_id"], region=params["region"], endpoint=params["endpoint"],
-            access_key=params["access_key"], secret_key=params["secret_key"],
-            security_token=params["security_token"], auth_token=params["auth_token"],
-            enterprise_project_id=params["enterprise_project_id"])
+    CLIENT = HssClient
+    AUTH_SPEC = staticmethod(hss_auth_argument_spec)
+    MISSING = staticmethod(missing_hss_settings)

@@ -209,7 +209,7 @@ class ImageScan(_ops.ScanRun):
     def matches(self, spec, row):
         if self.image_type == "local":
             return row.get("image_id") == spec["image_id"]
-        return hs.int_or(row.get("id"), None) == spec["id"]
+        return _scan.int_or(row.get("id"), None) == spec["id"]
 
     def describe(self, spec):
         if self.image_type == "local":
@@ -360,6 +360,9 @@ class LocalImageScan(_ops.ScanRun):
 
     def check(self):
         p = self.params
+        if not p["region"]:
+            raise ValueError("region is required: BatchScanLocalImage needs the region header, also with endpoint "
+                             "(set region or the environment variable HUAWEICLOUD_SDK_REGION)")
         if p["query"] and not (p["all_images"] or self.host_filters):
             raise ValueError("query selects images only with all_images=true or a host (host_name, host_id, host_ip)")
         if p["images"] is None and not p["all_images"] and not self.host_filters:

@@ -73,33 +73,16 @@ def task_status(value):
     return _scan.TASK_RUNNING
 
 
-#: H5/H6 ``scan_status`` words -> the collection's scan states.
-_IMAGE_STATUS_WORDS = {
-    "unscan": _scan.IMAGE_UNSCANNED,
-    "waiting": _scan.IMAGE_WAITING,
-    "waiting_for_scan": _scan.IMAGE_WAITING,
-    "scanning": _scan.IMAGE_SCANNING,
-    "success": _scan.IMAGE_SUCCESS,
-    "failed": _scan.IMAGE_FAILED,
-    "download_failed": _scan.IMAGE_DOWNLOAD_FAILED,
-    "image_oversized": _scan.IMAGE_OVERSIZED,
-}
+#: H5/H6 ``scan_status`` words -> the collection's scan states (the others are the same words).
+_IMAGE_STATUS_WORDS = dict(unscan=_scan.IMAGE_UNSCANNED, waiting_for_scan=_scan.IMAGE_WAITING)
 #: The collection's scan states an option selects -> the H5/H6 ``scan_status`` filter words.
-STATUS_FILTERS = {
-    _scan.IMAGE_UNSCANNED: ("unscan",),
-    _scan.IMAGE_WAITING: ("waiting_for_scan",),
-    _scan.IMAGE_SCANNING: ("scanning",),
-    _scan.IMAGE_SUCCESS: ("success",),
-    _scan.IMAGE_FAILED: ("failed",),
-}
+STATUS_FILTERS = dict((state, (word,)) for word, state in _IMAGE_STATUS_WORDS.items())
+STATUS_FILTERS.update((state, (state,)) for state in (_scan.IMAGE_SCANNING, _scan.IMAGE_SUCCESS, _scan.IMAGE_FAILED))
 
 
 def image_status(word):
     """The collection's scan state of an H5/H6 ``scan_status`` word (``unscanned`` when empty)."""
-    if not word:
-        return _scan.IMAGE_UNSCANNED
-    text = str(word).strip().lower()
-    return _IMAGE_STATUS_WORDS.get(text, text)
+    return _scan.image_status_of(_IMAGE_STATUS_WORDS, word)
 
 
 _SEVERITY_WORDS = {
@@ -172,14 +155,10 @@ H1_QUERY_FIELDS = {
 }
 H1_QUERY_FIELDS.update((key, ("int", None, "any")) for key in _TIME_KEYS)
 
-H3_QUERY_FIELDS = {
-    "image_name": ("str", 256, "local"),
-    "image_version": ("str", 256, "local"),
-    "local_image_type": ("choice", LOCAL_IMAGE_TYPES, "local"),
-    "scan_status": ("choice", TRIGGER_SCAN_STATUSES, "local"),
-    "image_size": ("int", None, "local"),
-}
-H3_QUERY_FIELDS.update((key, ("int", None, "local")) for key in _TIME_KEYS)
+#: H3 takes a few of H1's keys, for local images only.
+H3_QUERY_FIELDS = dict((key, (kind, limit, "local")) for key, (kind, limit, dummy) in H1_QUERY_FIELDS.items()
+                       if key in ("image_name", "image_version", "local_image_type", "scan_status", "image_size")
+                       + _TIME_KEYS)
 
 IMAGE_INFO_KEYS = ("id", "image_id", "image_digest", "registry_id", "registry_name", "registry_type",
                    "image_name", "image_version", "namespace", "instance_id", "instance_url")
@@ -451,15 +430,17 @@ def listing_filter(query, image_type):
 # ---------------------------------------------------------------------------------------------
 
 
-def int_or(value, default=0):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _text_or_none(value):
     return value if value not in (None, "") else None
+
+
+#: The keys that say where a registry image is.
+_REGISTRY_KEYS = ("namespace", "registry_id", "registry_name", "registry_type")
+
+
+def _texts(row, keys):
+    """``{key: text or None}`` of ``keys`` of a row."""
+    return dict((key, _text_or_none(row.get(key))) for key in keys)
 
 
 def normalise_task(row):
@@ -467,27 +448,19 @@ def normalise_task(row):
     if not row:
         return None
     status = task_status(row.get("task_status"))
-    total = int_or(row.get("total_num"))
-    succeeded = int_or(row.get("success_num"))
-    failed = int_or(row.get("failed_num"))
+    total = _scan.int_or(row.get("total_num"))
+    succeeded = _scan.int_or(row.get("success_num"))
+    failed = _scan.int_or(row.get("failed_num"))
     if status == _scan.TASK_SUCCEEDED:
         progress = 100
     elif status == _scan.TASK_RUNNING:
-        progress = max(0, min(99, int_or(row.get("task_status"))))
+        progress = max(0, min(99, _scan.int_or(row.get("task_status"))))
     else:
         progress = int(100 * (succeeded + failed) / total) if total else 0
     failed_images = []
     for item in row.get("failed_images") or []:
-        failed_images.append({
-            "id": item.get("id"),
-            "name": item.get("image_name"),
-            "version": item.get("image_version"),
-            "namespace": _text_or_none(item.get("namespace")),
-            "registry_id": _text_or_none(item.get("registry_id")),
-            "registry_name": _text_or_none(item.get("registry_name")),
-            "registry_type": _text_or_none(item.get("registry_type")),
-            "reason": _text_or_none(item.get("failed_reason")),
-        })
+        failed_images.append(dict(_texts(item, _REGISTRY_KEYS), id=item.get("id"), name=item.get("image_name"),
+                                  version=item.get("image_version"), reason=_text_or_none(item.get("failed_reason"))))
     remain = row.get("remain_min")
     return {
         "id": row.get("task_id"),
@@ -497,11 +470,11 @@ def normalise_task(row):
         "progress": progress,
         "begin_time": epoch_ms_to_iso(row.get("begin_time")),
         "end_time": epoch_ms_to_iso(row.get("end_time")),
-        "remaining_minutes": 0 if _scan.task_is_done(status) else (int_or(remain) if remain is not None else None),
+        "remaining_minutes": 0 if _scan.task_is_done(status) else (_scan.int_or(remain) if remain is not None else None),
         "total": total,
         "succeeded": succeeded,
         "failed": failed,
-        "risky": int_or(row.get("risky_num")),
+        "risky": _scan.int_or(row.get("risky_num")),
         "failed_images": failed_images,
     }
 
@@ -539,27 +512,19 @@ def normalise_image(row, image_type):
     """The normalised ``image`` of an H5 (``local``) or H6 (``registry``) row."""
     status = normalise_image_status(row)
     counts = {
-        "vulnerabilities": int_or(row.get("vul_num")),
-        "unsafe_settings": int_or(row.get("unsafe_setting_num")),
-        "malicious_files": int_or(row.get("malicious_file_num")),
+        "vulnerabilities": _scan.int_or(row.get("vul_num")),
+        "unsafe_settings": _scan.int_or(row.get("unsafe_setting_num")),
+        "malicious_files": _scan.int_or(row.get("malicious_file_num")),
     }
     host = None
     registry = None
     if image_type == "local":
         host = _host_of(row)
-        counts.update(components=int_or(row.get("component_num")),
-                      containers=int_or(row.get("container_num")),
-                      hosts=int_or(row.get("host_num")))
+        counts.update(components=_scan.int_or(row.get("component_num")),
+                      containers=_scan.int_or(row.get("container_num")),
+                      hosts=_scan.int_or(row.get("host_num")))
     else:
-        registry = {
-            "record_id": row.get("id"),
-            "registry_id": _text_or_none(row.get("registry_id")),
-            "registry_name": _text_or_none(row.get("registry_name")),
-            "registry_type": _text_or_none(row.get("registry_type")),
-            "namespace": _text_or_none(row.get("namespace")),
-            "image_type": _text_or_none(row.get("image_type")),
-            "instance_id": _text_or_none(row.get("instance_id")),
-        }
+        registry = dict(_texts(row, _REGISTRY_KEYS + ("image_type", "instance_id")), record_id=row.get("id"))
     return {
         "name": row.get("image_name"),
         "version": row.get("image_version"),
@@ -706,9 +671,9 @@ def newest_task(rows, since_ms, known_ids=()):
     for row in rows:
         if row.get("task_id") in known_ids:
             continue
-        begin = int_or(row.get("begin_time"))
+        begin = _scan.int_or(row.get("begin_time"))
         if begin < since_ms:
             continue
-        if best is None or begin > int_or(best.get("begin_time")):
+        if best is None or begin > _scan.int_or(best.get("begin_time")):
             best = row
     return best

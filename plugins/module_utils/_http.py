@@ -21,6 +21,7 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
+import collections
 import datetime
 import email.utils
 import math
@@ -181,30 +182,31 @@ class ApiError(Exception):
         }
 
 
-class Outcome(object):
-    """What a client's ``classify(response)`` makes of an HTTP answer."""
+class Outcome(collections.namedtuple("Outcome", "kind data status code message request_id")):
+    """What a client's ``classify(response)`` makes of an HTTP answer: its ``kind`` (one of
+    ``KINDS``), the decoded ``data`` of a success, else what the error says."""
 
-    OK = "ok"
-    THROTTLED = "throttled"
-    SERVER_ERROR = "server_error"
-    API_ERROR = "api_error"
-    INVALID = "invalid"
+    OK, THROTTLED, SERVER_ERROR, API_ERROR, INVALID = KINDS = ("ok", "throttled", "server_error", "api_error",
+                                                               "invalid")
 
-    KINDS = (OK, THROTTLED, SERVER_ERROR, API_ERROR, INVALID)
-
-    def __init__(self, kind, data=None, status=None, code=None, message=None, request_id=None):
-        if kind not in self.KINDS:
+    def __new__(cls, kind, data=None, status=None, code=None, message=None, request_id=None):
+        if kind not in cls.KINDS:
             raise ValueError("unknown outcome %r" % (kind,))
-        self.kind = kind
-        self.data = data
-        self.status = status
-        self.code = code
-        self.message = message
-        self.request_id = request_id
+        return super(Outcome, cls).__new__(cls, kind, data, status, code, message, request_id)
 
-    def __repr__(self):
-        return "Outcome(%r, status=%r, code=%r, request_id=%r)" % (
-            self.kind, self.status, self.code, self.request_id)
+
+def paginate(fetch, offset, limit, max_results=None):
+    """Every row of a paged listing, the same walk for both clouds: ``fetch(offset, limit)``
+    returns one page as ``(rows, total)`` (``total`` ``None`` when the API does not say); the walk
+    ends at ``total``, on an empty page, on a short page without a total, or at ``max_results``."""
+    items = []
+    while max_results is None or len(items) < max_results:
+        rows, total = fetch(offset, limit)
+        items.extend(rows)
+        offset += len(rows)
+        if not rows or (total is not None and offset >= int(total)) or (total is None and len(rows) < limit):
+            break
+    return items if max_results is None else items[:max_results]
 
 
 # ---------------------------------------------------------------------------------------------

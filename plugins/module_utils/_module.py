@@ -91,6 +91,14 @@ def plan_argument_spec(batch=True):
     return spec
 
 
+def scan_argument_spec(spec, batch=True):
+    """A scan module's own options ``spec`` with the plan and wait options."""
+    spec = dict(spec)
+    spec.update(plan_argument_spec(batch=batch))
+    spec.update(wait_argument_spec())
+    return spec
+
+
 def parse_max_age(value):
     """Seconds of a ``max_age`` value, ``None`` when unset (an empty text is unset too);
     ``ValueError`` naming the option."""
@@ -114,6 +122,21 @@ def plan_problems(params):
     return problems
 
 
+def list_problems(params, names=(), max_results="max_results"):
+    """Problems of list options that must hold at least one value and no empty one, and of the
+    ``max_results`` option (1 or more) when the module has it."""
+    problems = []
+    for name in names:
+        values = params.get(name)
+        if values is not None and not values:
+            problems.append("%s must list at least one value" % name)
+        elif values and any(not str(value).strip() for value in values):
+            problems.append("%s must not contain empty values" % name)
+    if max_results and params.get(max_results) is not None and params[max_results] < 1:
+        problems.append("%s must be 1 or more, got %s" % (max_results, params[max_results]))
+    return problems
+
+
 #: Option that marks a group of shared options -> the checks of that group.
 _GROUP_CHECKS = (("timeout", connection_problems), ("wait_timeout", wait_problems), ("force", plan_problems))
 
@@ -129,9 +152,17 @@ def hint(spec, name):
 
 class CloudModule(AnsibleModule):
     """An ``AnsibleModule`` with a cloud's shared options, their checks, its client and the
-    one exception handler of the collection (``execute``)."""
+    one exception handler of the collection (``execute``).
+
+    A cloud's subclass names its ``CLOUD_TITLE``, its ``CLIENT`` class, ``AUTH_SPEC`` (the
+    authentication options, whose names are the client's keyword arguments) and ``MISSING``
+    (``params`` -> the settings missing for a call).
+    """
 
     CLOUD_TITLE = ""
+    CLIENT = None
+    AUTH_SPEC = None
+    MISSING = None
 
     def __init__(self, argument_spec=None, **kwargs):
         spec = self.shared_argument_spec()
@@ -146,16 +177,16 @@ class CloudModule(AnsibleModule):
         self._transport = None
         self.check_settings()
 
-    @staticmethod
-    def shared_argument_spec():
-        raise NotImplementedError
-
-    def missing_settings(self):
-        raise NotImplementedError
+    @classmethod
+    def shared_argument_spec(cls):
+        """The cloud's authentication options and the connection options."""
+        spec = cls.AUTH_SPEC()
+        spec.update(connection_argument_spec())
+        return spec
 
     def check_settings(self):
         """Fail, before any request, when credentials are missing or shared options cannot work."""
-        missing = self.missing_settings()
+        missing = self.MISSING(self.params)
         if missing:
             self.fail_json(msg="Missing %s settings: %s." % (self.CLOUD_TITLE, "; ".join(missing)))
         problems = []
@@ -177,9 +208,6 @@ class CloudModule(AnsibleModule):
         return HttpTransport(timeout=params["timeout"], validate_certs=params["validate_certs"],
                              ca_bundle=params["ca_bundle"], retry_policy=policy)
 
-    def _build_client(self, transport):
-        raise NotImplementedError
-
     def _connect(self):
         """Build the transport and the client once; ``(transport, client)``."""
         if self._client is None:
@@ -187,7 +215,7 @@ class CloudModule(AnsibleModule):
                 self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
             transport = self._build_transport()
             try:
-                self._client = self._build_client(transport)
+                self._client = self.CLIENT(transport, **dict((name, self.params[name]) for name in self.AUTH_SPEC()))
             except ValueError as exc:
                 self.fail_json(msg="Invalid %s settings: %s" % (self.CLOUD_TITLE, exc))
             self._transport = transport
@@ -207,7 +235,12 @@ class CloudModule(AnsibleModule):
         """Run the module's work and end the run: ``exit_json`` with the result ``run()``
         returns, or ``fail_json`` on a ``ModuleError`` or an ``ApiError`` with ``partial`` (the
         result built so far, a dict the work fills in) under the error's own keys. A
-        ``ValueError`` from ``run()`` is an invalid option, found before any request."""
+        ``ValueError`` from ``run()`` is an invalid option, found before any request.
+
+        ``run`` may also be an operation (an ``_ops.ScanRun``): its ``run()`` and its ``result``.
+        """
+        if hasattr(run, "result"):
+            run, partial = run.run, run.result
         partial = partial if partial is not None else {}
         try:
             result = run()

@@ -23,11 +23,8 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock
 # Task states: one table decides what is done
 # ---------------------------------------------------------------------------------------------
 
-TASK_RUNNING = "running"
-TASK_SUCCEEDED = "succeeded"
-TASK_STOPPED = "stopped"
-TASK_TIMED_OUT = "timed_out"
-TASK_FAILED = "failed"
+TASK_RUNNING, TASK_SUCCEEDED, TASK_STOPPED, TASK_TIMED_OUT, TASK_FAILED = (
+    "running", "succeeded", "stopped", "timed_out", "failed")
 
 #: Normalised task status -> acceptor outcome for a waiter.
 TASK_STATE_TABLE = {
@@ -47,13 +44,18 @@ def task_is_done(status):
 # Image status and severity
 # ---------------------------------------------------------------------------------------------
 
-IMAGE_UNSCANNED = "unscanned"
-IMAGE_WAITING = "waiting"
-IMAGE_SCANNING = "scanning"
-IMAGE_SUCCESS = "success"
-IMAGE_FAILED = "failed"
-IMAGE_DOWNLOAD_FAILED = "download_failed"
-IMAGE_OVERSIZED = "image_oversized"
+IMAGE_UNSCANNED, IMAGE_WAITING, IMAGE_SCANNING, IMAGE_SUCCESS, IMAGE_FAILED = (
+    "unscanned", "waiting", "scanning", "success", "failed")
+IMAGE_DOWNLOAD_FAILED, IMAGE_OVERSIZED = "download_failed", "image_oversized"
+
+def image_status_of(words, word):
+    """The collection's scan state of a cloud's scan status ``word``, looked up in ``words``
+    (lower-case word -> state): ``unscanned`` when empty, the lower-case word when unknown."""
+    if not word:
+        return IMAGE_UNSCANNED
+    text = str(word).strip().lower()
+    return words.get(text, text)
+
 
 #: The scan states an option can select (``scan_status`` of the info modules).
 IMAGE_STATUS_CHOICES = (IMAGE_UNSCANNED, IMAGE_WAITING, IMAGE_SCANNING, IMAGE_SUCCESS, IMAGE_FAILED)
@@ -174,6 +176,14 @@ def plan_images(images, max_age, force, now=None):
         action, reason = plan_image(image, max_age, force, now=now)
         (to_scan if action == "scan" else skipped).append(image_ref(image, reason))
     return to_scan, skipped
+
+
+def int_or(value, default=0):
+    """``int(value)``, or ``default`` when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def unique(values):

@@ -16,16 +16,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _signing
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
-    INVALID_RESPONSE,
-    USER_AGENT,
-    Outcome,
-    check_region,
-    drop_none,
-    parse_endpoint,
-    shorten,
-)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _signing
 
 CLOUD = "tcss"
 SERVICE = "tcss"
@@ -41,15 +32,13 @@ SERVER_ERROR_PREFIXES = ("InternalError",)
 
 # Actions that may change state: never repeated after an answer that did not come.
 NOT_IDEMPOTENT = frozenset(["CreateAssetImageScanTask", "ModifyAssetImageScanStop"])
-#: List actions whose SDK model has no ``Offset``/``Limit``: one call answers them.
-UNPAGED = frozenset(["DescribeAssetImageHostList"])
 #: Page size of every listing walk.
 PAGE_SIZE = 100
 
 
 def _invalid(status, message, request_id=None):
-    return Outcome(Outcome.INVALID, status=status, code=INVALID_RESPONSE, message=message,
-                   request_id=request_id)
+    return _http.Outcome(_http.Outcome.INVALID, status=status, code=_http.INVALID_RESPONSE, message=message,
+                         request_id=request_id)
 
 
 def classify_response(response):
@@ -62,9 +51,9 @@ def classify_response(response):
     """
     status = response.status_code
     if status != 200:
-        kind = Outcome.THROTTLED if status == 429 else Outcome.SERVER_ERROR
-        return Outcome(kind, status=status, code=str(status),
-                       message=shorten(response.text or "HTTP %s without a body" % status))
+        kind = _http.Outcome.THROTTLED if status == 429 else _http.Outcome.SERVER_ERROR
+        return _http.Outcome(kind, status=status, code=str(status),
+                             message=_http.shorten(response.text or "HTTP %s without a body" % status))
     try:
         document = json.loads(response.content.decode("utf-8"))
     except ValueError:
@@ -75,18 +64,18 @@ def classify_response(response):
     request_id = answer.get("RequestId")
     error = answer.get("Error")
     if error is None:
-        return Outcome(Outcome.OK, data=answer, status=status, request_id=request_id)
+        return _http.Outcome(_http.Outcome.OK, data=answer, status=status, request_id=request_id)
     if not isinstance(error, dict):
         return _invalid(status, "answer with an unreadable Error", request_id)
     code = str(error.get("Code") or "UnknownError")
     message = str(error.get("Message") or "no message")
     if code.startswith(THROTTLING_PREFIX):
-        kind = Outcome.THROTTLED
+        kind = _http.Outcome.THROTTLED
     elif code.startswith(SERVER_ERROR_PREFIXES):
-        kind = Outcome.SERVER_ERROR
+        kind = _http.Outcome.SERVER_ERROR
     else:
-        kind = Outcome.API_ERROR
-    return Outcome(kind, status=status, code=code, message=message, request_id=request_id)
+        kind = _http.Outcome.API_ERROR
+    return _http.Outcome(kind, status=status, code=code, message=message, request_id=request_id)
 
 
 class TcssClient(object):
@@ -107,11 +96,11 @@ class TcssClient(object):
         self.transport = transport
         if not endpoint:
             endpoint = INTERNATIONAL_ENDPOINT if international else DEFAULT_ENDPOINT
-        self.scheme, self.netloc = parse_endpoint(endpoint)
+        self.scheme, self.netloc = _http.parse_endpoint(endpoint)
         self.url = "%s://%s/" % (self.scheme, self.netloc)
-        self.region = check_region(region) if region else None
+        self.region = _http.check_region(region) if region else None
         self.language = language or None
-        self.user_agent = user_agent or USER_AGENT
+        self.user_agent = user_agent or _http.USER_AGENT
         self._secret_id = secret_id
         self._secret_key = secret_key
         self._session_token = session_token or None
@@ -150,7 +139,7 @@ class TcssClient(object):
         """
         if idempotent is None:
             idempotent = action not in NOT_IDEMPOTENT
-        body = json.dumps(drop_none(params or {})).encode("utf-8")
+        body = json.dumps(_http.drop_none(params or {})).encode("utf-8")
 
         def prepare():
             return self.build_request(action, body)
@@ -159,26 +148,16 @@ class TcssClient(object):
 
     def paginate(self, action, params=None, max_results=None):
         """Every item of a list action (``List``), walking ``Offset``/``Limit`` (``PAGE_SIZE``) up
-        to ``TotalCount``; ``max_results`` caps the items. An action without paging
-        (``UNPAGED``) is called once, without ``Offset``/``Limit``."""
+        to ``TotalCount``; ``max_results`` caps the items. (DescribeAssetImageHostList has no
+        paging: ``_tcss_ops.image_host_pairs`` reads it.)"""
         params = dict(params or {})
-        if action in UNPAGED:
-            items = self.call(action, params).get("List") or []
-            return items if max_results is None else items[:max_results]
-        offset = int(params.pop("Offset", 0) or 0)
-        limit = int(params.pop("Limit", 0) or PAGE_SIZE)
-        items = []
-        while max_results is None or len(items) < max_results:
-            page = self.call(action, dict(params, Offset=offset, Limit=limit))
-            rows = page.get("List") or []
-            items.extend(rows)
-            offset += len(rows)
-            total = page.get("TotalCount")
-            if not rows or (total is not None and offset >= int(total)):
-                break
-            if total is None and len(rows) < limit:
-                break
-        return items if max_results is None else items[:max_results]
+        offset, limit = int(params.pop("Offset", 0) or 0), int(params.pop("Limit", 0) or PAGE_SIZE)
+
+        def fetch(start, size):
+            page = self.call(action, dict(params, Offset=start, Limit=size))
+            return page.get("List") or [], page.get("TotalCount")
+
+        return _http.paginate(fetch, offset, limit, max_results)
 
     # -- the actions that change state (not idempotent) -----------------------------------
 

@@ -10,12 +10,7 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
-    CloudModule,
-    connection_argument_spec,
-    env,
-    hint,
-)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import CloudModule, env, hint
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
 
 
@@ -32,13 +27,6 @@ def tcss_auth_argument_spec():
     )
 
 
-def tcss_argument_spec():
-    """Every option a TCSS module shares: authentication plus connection."""
-    spec = tcss_auth_argument_spec()
-    spec.update(connection_argument_spec())
-    return spec
-
-
 def missing_tcss_settings(params):
     """Human-readable list of the TCSS settings that are missing from ``params``."""
     spec = tcss_auth_argument_spec()
@@ -49,18 +37,6 @@ class TcssModule(CloudModule):
     """Base class of the Tencent Cloud TCSS modules."""
 
     CLOUD_TITLE = "Tencent Cloud TCSS"
-
-    @staticmethod
-    def shared_argument_spec():
-        return tcss_argument_spec()
-
-    def missing_settings(self):
-        return missing_tcss_settings(self.params)
-
-    def _build_client(self, transport):
-        params = self.params
-        return TcssClient(
-            transport, params["secret_id"], params["secret_key"],
-            session_token=params["session_token"], region=params["region"],
-            endpoint=params["endpoint"], international=params["international"],
-            language=params["language"])
+    CLIENT = TcssClient
+    AUTH_SPEC = staticmethod(tcss_auth_argument_spec)
+    MISSING = staticmethod(missing_tcss_settings)

@@ -16,9 +16,12 @@ from __future__ import annotations
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _ops, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 
 #: T2 codes of a task TCSS does not know.
 NOT_FOUND = ("ResourceNotFound", "InvalidParameterValue.TaskNotFound")
+#: The code of a T8 answer that cannot be read whole.
+INCOMPLETE = "IncompleteAnswer"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,19 +44,55 @@ def list_images(client, filters=None, image_ids=None, max_results=None):
     return rows
 
 
-def image_host_pairs(client, image_ids=None):
-    """T8 pairs: all of them, or those of ``image_ids`` (by chunks)."""
-    if image_ids is None:
-        return client.paginate("DescribeAssetImageHostList", {})
+def image_host_pairs(client, name=None, values=None):
+    """Every T8 pair, or those whose ``name`` (``ImageID`` / ``HostID``) is in ``values``.
+
+    T8 takes ``Filters`` only (no ``Limit``/``Offset``). When an answer holds fewer pairs than
+    its ``TotalCount``, the values are split in halves and asked again; an answer that cannot be
+    narrowed further (the whole listing, or a single value) fails with ``IncompleteAnswer``: a
+    partial mapping would leave hosts without their images.
+    """
+    if name is None:
+        return _complete_pairs(client, {}, "every image")
     pairs = []
-    for chunk in _scan.batches(list(image_ids), ts.FILTER_CHUNK):
-        pairs.extend(client.paginate("DescribeAssetImageHostList", {"Filters": [{"Name": "ImageID", "Values": chunk}]}))
+    for chunk in _scan.batches(list(values or ()), ts.FILTER_CHUNK):
+        pairs.extend(_pairs_for(client, name, chunk))
     return pairs
 
 
+def _pairs_for(client, name, values):
+    params = {"Filters": [{"Name": name, "Values": values}]}
+    if len(values) == 1:
+        return _complete_pairs(client, params, "%s %s" % (name, values[0]))
+    answer = client.call("DescribeAssetImageHostList", params)
+    rows = list(answer.get("List") or [])
+    if answer.get("TotalCount") is None or len(rows) >= int(answer["TotalCount"]):
+        return rows
+    half = len(values) // 2
+    return _pairs_for(client, name, values[:half]) + _pairs_for(client, name, values[half:])
+
+
+def _complete_pairs(client, params, what):
+    answer = client.call("DescribeAssetImageHostList", params)
+    rows = list(answer.get("List") or [])
+    total = answer.get("TotalCount")
+    if total is not None and len(rows) < int(total):
+        raise ApiError("tcss", "DescribeAssetImageHostList", "the answer for %s holds %d of %s image-host pairs and "
+                       "cannot be narrowed further" % (what, len(rows), total), code=INCOMPLETE,
+                       request_id=answer.get("RequestId"))
+    return rows
+
+
 def attach_hosts(client, images, listed_everything, raw):
-    """Fill ``hosts`` of the images from T8 pairs and T7 hosts."""
-    pairs = image_host_pairs(client, None if listed_everything else [image["id"] for image in images])
+    """Fill ``hosts`` of the images from T8 pairs (all of them at once when every image was
+    listed and one answer holds them, else by image IDs) and T7 hosts."""
+    ids = [image["id"] for image in images]
+    try:
+        pairs = image_host_pairs(client) if listed_everything else image_host_pairs(client, "ImageID", ids)
+    except ApiError as exc:
+        if exc.code != INCOMPLETE or not listed_everything:
+            raise
+        pairs = image_host_pairs(client, "ImageID", ids)
     host_rows = client.paginate("DescribeAssetHostList", {}) if pairs else []
     raw["image_hosts"], raw["hosts"] = pairs, host_rows
     ts.attach_hosts(images, pairs, dict((row.get("HostID"), ts.host_ref(row)) for row in host_rows))
@@ -110,7 +149,8 @@ class ImageScan(_ops.ScanRun):
         self.raw = self.result["raw"]
 
     def run(self):
-        problems = ts.scan_problems(self.params)
+        problems = list_problems(self.params, ("images", "filters", "exclude_image_ids", "cluster_ids"), None)
+        problems.extend(ts.scan_problems(self.params))
         if problems:
             raise ValueError("; ".join(problems))
         params = self.params
@@ -298,11 +338,7 @@ class ImageScan(_ops.ScanRun):
         wanted = set(self.params["cluster_ids"])
         hosts = self.client.paginate("DescribeAssetHostList", {})
         host_ids = [h.get("HostID") for h in hosts if h.get("ClusterID") in wanted and h.get("HostID")]
-        ids = []
-        for chunk in _scan.batches(host_ids, ts.FILTER_CHUNK):
-            pairs = self.client.paginate("DescribeAssetImageHostList", {"Filters": [{"Name": "HostID", "Values": chunk}]})
-            ids.extend(pair.get("ImageID") for pair in pairs)
-        return set(ids)
+        return set(pair.get("ImageID") for pair in image_host_pairs(self.client, "HostID", host_ids))
 
     def present_selection(self):
         params = self.params

@@ -75,24 +75,14 @@ def task_status(status, schedule=None, sub_status=None, scanned=None, total=None
     return _scan.TASK_FAILED
 
 
-#: ``ScanStatus`` words (filter words; answers may be upper case) -> the collection's states.
-_IMAGE_STATUS_WORDS = {
-    "notscan": _scan.IMAGE_UNSCANNED,
-    "scanning": _scan.IMAGE_SCANNING,
-    "waiting": _scan.IMAGE_WAITING,
-    "scanned": _scan.IMAGE_SUCCESS,
-    "success": _scan.IMAGE_SUCCESS,
-    "scanerr": _scan.IMAGE_FAILED,
-    "failed": _scan.IMAGE_FAILED,
-}
+#: ``ScanStatus`` words (filter words; answers may be upper case) -> the collection's states
+#: (``scanning``, ``waiting``, ``success`` and ``failed`` are the same words).
+_IMAGE_STATUS_WORDS = dict(notscan=_scan.IMAGE_UNSCANNED, scanned=_scan.IMAGE_SUCCESS, scanerr=_scan.IMAGE_FAILED)
 
 
 def image_status(word):
     """The collection's scan state of a TCSS ``ScanStatus`` (``unscanned`` when empty)."""
-    if not word:
-        return _scan.IMAGE_UNSCANNED
-    text = str(word).strip().lower()
-    return _IMAGE_STATUS_WORDS.get(text, text)
+    return _scan.image_status_of(_IMAGE_STATUS_WORDS, word)
 
 
 #: Vulnerability ``Level``.
@@ -224,18 +214,10 @@ def host_filter_values_problem(name, values):
     return None
 
 
-def check_ids(values, option):
-    """Problems of a list of ids (no empty entries)."""
-    if values is None:
-        return []
-    if any(not str(v).strip() for v in values):
-        return ["%s must not contain empty values" % option]
-    return []
-
-
 def scan_problems(params):
     """What is wrong with the options of ``tcss_image_scan`` that Ansible cannot check itself
-    (its ``mutually_exclusive`` and ``required_if`` rules check the rest)."""
+    (its ``mutually_exclusive`` and ``required_if`` rules and ``_module.list_problems`` check
+    the rest)."""
     problems = []
     selection = [name for name in ("images", "filters") if params.get(name) is not None]
     if params.get("all_images"):
@@ -249,12 +231,6 @@ def scan_problems(params):
                             "(or task_id to follow an existing task)")
         else:
             problems.append("one of task_id, images, filters or all_images=true is required with state=absent")
-    if params.get("images") is not None and not params["images"]:
-        problems.append("images must list at least one image ID")
-    for name in ("images", "exclude_image_ids", "cluster_ids"):
-        problems.extend(check_ids(params.get(name), name))
-    if params.get("filters") is not None and not params["filters"]:
-        problems.append("filters must list at least one filter")
     problems.extend(check_filters(params.get("filters"), "filters", IMAGE_FILTER_NAMES, image_filter_values_problem))
     if not params.get("scan_types"):
         problems.append("scan_types must list at least one of vulnerability, virus, risk")
@@ -346,13 +322,6 @@ def host_list_filters(filters=None, status=None, host_name=None, host_ip=None, h
 # ---------------------------------------------------------------------------------------------
 
 
-def _int(value, default=0):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _text(value):
     if value is None:
         return None
@@ -384,13 +353,13 @@ def task_from_status(status, task_id=None, begin_time=None, sub_status=None, end
     scanned images.
     """
     status = status or {}
-    total = _int(status.get("ImageTotal"))
-    scanned = _int(status.get("ImageScanCnt"))
-    safe = _int(status.get("SuccessCount"))
-    risky = _int(status.get("RiskCount"))
-    schedule = _int(status.get("Schedule"))
+    total = _scan.int_or(status.get("ImageTotal"))
+    scanned = _scan.int_or(status.get("ImageScanCnt"))
+    safe = _scan.int_or(status.get("SuccessCount"))
+    risky = _scan.int_or(status.get("RiskCount"))
+    schedule = _scan.int_or(status.get("Schedule"))
     word = task_status(status.get("Status"), schedule=schedule, sub_status=sub_status, scanned=scanned, total=total)
-    left = _int(status.get("LeftSeconds"))
+    left = _scan.int_or(status.get("LeftSeconds"))
     return {
         "id": task_id or None,
         "name": None,
@@ -449,16 +418,16 @@ def merge_task(status_task, one_click_task):
 def image_counts(row):
     """The ``counts`` of an image: per-severity vulnerabilities plus the other counters."""
     return {
-        "critical": _int(row.get("CriticalLevelVulCnt")),
-        "high": _int(row.get("HighLevelVulCnt")),
-        "medium": _int(row.get("MediumLevelVulCnt")),
-        "low": _int(row.get("LowLevelVulCnt")),
-        "vulnerabilities": _int(row.get("VulCnt")),
-        "viruses": _int(row.get("VirusCnt")),
-        "risks": _int(row.get("RiskCnt")),
-        "components": _int(row.get("ComponentCnt")),
-        "hosts": _int(row.get("HostCnt")),
-        "containers": _int(row.get("ContainerCnt")),
+        "critical": _scan.int_or(row.get("CriticalLevelVulCnt")),
+        "high": _scan.int_or(row.get("HighLevelVulCnt")),
+        "medium": _scan.int_or(row.get("MediumLevelVulCnt")),
+        "low": _scan.int_or(row.get("LowLevelVulCnt")),
+        "vulnerabilities": _scan.int_or(row.get("VulCnt")),
+        "viruses": _scan.int_or(row.get("VirusCnt")),
+        "risks": _scan.int_or(row.get("RiskCnt")),
+        "components": _scan.int_or(row.get("ComponentCnt")),
+        "hosts": _scan.int_or(row.get("HostCnt")),
+        "containers": _scan.int_or(row.get("ContainerCnt")),
     }
 
 
@@ -576,8 +545,8 @@ def normalise_host(row):
         "docker_version": _text(row.get("DockerVersion")),
         "docker_file_system_driver": _text(row.get("DockerFileSystemDriver")),
         "is_containerd": bool(row.get("IsContainerd")),
-        "image_count": _int(row.get("ImageCnt")),
-        "container_count": _int(row.get("ContainerCnt")),
+        "image_count": _scan.int_or(row.get("ImageCnt")),
+        "container_count": _scan.int_or(row.get("ContainerCnt")),
         "group": _text(row.get("Group")),
         "machine_type": _text(row.get("MachineType")),
         "public_ip": _text(row.get("PublicIp")),

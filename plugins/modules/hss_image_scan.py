@@ -327,11 +327,11 @@ error:
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import ImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import plan_argument_spec, wait_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
 
 
 def argument_spec():
-    spec = dict(
+    return scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         image_type=dict(type="str", default="registry", choices=list(hs.IMAGE_TYPES)),
         scan_scope=dict(type="list", elements="str", default=["all"], choices=hs.SCAN_SCOPE_CHOICES),
@@ -340,10 +340,7 @@ def argument_spec():
         query=dict(type="dict"),
         images=dict(type="list", elements="dict"),
         task_id=dict(type="str"),
-    )
-    spec.update(plan_argument_spec(batch=False))
-    spec.update(wait_argument_spec())
-    return spec
+    ), batch=False)
 
 
 def main():
@@ -351,8 +348,7 @@ def main():
                        mutually_exclusive=[("images", "all_images"), ("task_id", "images"), ("task_id", "all_images"),
                                            ("task_id", "query")],
                        required_if=[("state", "absent", ("task_id",))])
-    scan = ImageScan(module)
-    module.execute(scan.run, scan.result)
+    module.execute(ImageScan(module))
 
 
 if __name__ == "__main__":

@@ -167,6 +167,7 @@ error:
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import walk
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 
 _TIME_MAX = 4070880000000
 
@@ -191,8 +192,9 @@ def build_query(params):
     for name in ("create_time", "end_time"):
         if params[name] is not None and not 0 <= params[name] <= _TIME_MAX:
             raise ValueError("%s must be between 0 and %d (epoch milliseconds)" % (name, _TIME_MAX))
-    if params["max_results"] is not None and params["max_results"] < 1:
-        raise ValueError("max_results must be 1 or more")
+    problems = list_problems(params)
+    if problems:
+        raise ValueError("; ".join(problems))
     for name in ("task_id", "task_name"):
         if params[name] is not None and not 1 <= len(params[name]) <= 256:
             raise ValueError("%s must be 1 to 256 characters long" % name)

@@ -76,6 +76,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.attributes.IDEMPOTENT
   - cloudsec.image_scan.attributes.ACTIONGROUP_HSS
 notes:
+  - BatchScanLocalImage needs the C(region) header: O(region) is required, also when O(endpoint) is set.
   - While waiting, the module lists only the images that are waiting or being scanned (ListImageLocal with
     C(scan_status=waiting_for_scan) and C(scan_status=scanning)) and stops when none of its images is among them;
     then it lists the targeted images once more for RV(images).
@@ -273,28 +274,24 @@ error:
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import LocalImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import plan_argument_spec, wait_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
 
 
 def argument_spec():
-    spec = dict(
+    return scan_argument_spec(dict(
         images=dict(type="list", elements="raw"),
         all_images=dict(type="bool", default=False),
         query=dict(type="dict"),
         host_name=dict(type="str"),
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
-    )
-    spec.update(plan_argument_spec())
-    spec.update(wait_argument_spec())
-    return spec
+    ))
 
 
 def main():
     module = HssModule(argument_spec=argument_spec(), supports_check_mode=True,
                        mutually_exclusive=[("images", "all_images")])
-    scan = LocalImageScan(module)
-    module.execute(scan.run, scan.result)
+    module.execute(LocalImageScan(module))
 
 
 if __name__ == "__main__":

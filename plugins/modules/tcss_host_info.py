@@ -195,6 +195,7 @@ raw:
 """
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 
 
@@ -211,13 +212,7 @@ def argument_spec():
 
 def input_problems(params):
     problems = ts.check_filters(params.get("filters"), "filters", ts.HOST_FILTER_NAMES, ts.host_filter_values_problem)
-    for name in ("agent_status", "host_name", "host_ip", "host_id"):
-        if params.get(name) is not None and not params[name]:
-            problems.append("%s must list at least one value" % name)
-        problems.extend(ts.check_ids(params.get(name), name))
-    if params.get("max_results") is not None and params["max_results"] < 1:
-        problems.append("max_results must be 1 or more, got %s" % params["max_results"])
-    return problems
+    return problems + list_problems(params, ("agent_status", "host_name", "host_ip", "host_id"))
 
 
 def main():

@@ -264,6 +264,7 @@ raw:
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import attach_hosts, findings, list_images
 
@@ -282,15 +283,9 @@ def argument_spec():
 
 def input_problems(params):
     problems = ts.check_filters(params.get("filters"), "filters", ts.IMAGE_FILTER_NAMES, ts.image_filter_values_problem)
-    problems.extend(ts.check_ids(params.get("image_ids"), "image_ids"))
-    for name in ("image_ids", "scan_status"):
-        if params.get(name) is not None and not params[name]:
-            problems.append("%s must list at least one value" % name)
     if params.get("image_name") is not None and not params["image_name"].strip():
         problems.append("image_name must not be empty")
-    if params.get("max_results") is not None and params["max_results"] < 1:
-        problems.append("max_results must be 1 or more, got %s" % params["max_results"])
-    return problems
+    return problems + list_problems(params, ("image_ids", "scan_status"))
 
 
 def main():

@@ -404,13 +404,13 @@ raw:
 """
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import plan_argument_spec, wait_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import ImageScan
 
 
 def argument_spec():
-    spec = dict(
+    return scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         images=dict(type="list", elements="str"),
         filters=dict(type="list", elements="dict", options=ts.filter_suboptions(ts.IMAGE_FILTER_NAMES)),
@@ -423,10 +423,7 @@ def argument_spec():
         task_timeout=dict(type="int"),
         one_click=dict(type="bool", default=False),
         task_id=dict(type="str"),
-    )
-    spec.update(plan_argument_spec())
-    spec.update(wait_argument_spec())
-    return spec
+    ))
 
 
 def main():
@@ -434,8 +431,7 @@ def main():
                         mutually_exclusive=[("images", "filters", "all_images"), ("task_id", "images"),
                                             ("task_id", "filters"), ("task_id", "all_images")],
                         required_if=[("scan_scope", "cluster", ("cluster_ids",))])
-    scan = ImageScan(module)
-    module.execute(scan.run, scan.result)
+    module.execute(ImageScan(module))
 
 
 if __name__ == "__main__":

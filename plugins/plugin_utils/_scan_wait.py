@@ -71,15 +71,14 @@ class ScanWaitAction(ActionBase):
     #: Element type of the ``images`` option.
     IMAGE_ELEMENTS = "str"
 
-    @staticmethod
-    def cloud_argument_spec():
-        raise NotImplementedError
+    #: The cloud's module base class, whose shared options the action takes.
+    MODULE = None
 
     @classmethod
     def shared_spec(cls):
         """The authentication and connection options, passed on as given: without the environment
         fallbacks, which the modules apply themselves where they run."""
-        spec = copy.deepcopy(cls.cloud_argument_spec())
+        spec = copy.deepcopy(cls.MODULE.shared_argument_spec())
         for option in spec.values():
             option.pop("fallback", None)
         return spec

@@ -75,26 +75,26 @@ def test_wait_spec():
 
 
 @pytest.mark.parametrize("spec, name, variables", [
-    (_hss_module.hss_argument_spec, "access_key", ["HUAWEICLOUD_SDK_AK", "CLOUD_SDK_AK"]),
-    (_hss_module.hss_argument_spec, "secret_key", ["HUAWEICLOUD_SDK_SK", "CLOUD_SDK_SK"]),
-    (_hss_module.hss_argument_spec, "security_token", ["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
-    (_hss_module.hss_argument_spec, "auth_token", ["HUAWEICLOUD_SDK_AUTH_TOKEN"]),
-    (_hss_module.hss_argument_spec, "project_id", ["HUAWEICLOUD_SDK_PROJECT_ID"]),
-    (_hss_module.hss_argument_spec, "region", ["HUAWEICLOUD_SDK_REGION"]),
-    (_hss_module.hss_argument_spec, "endpoint", ["HUAWEICLOUD_SDK_ENDPOINT"]),
-    (_tcss_module.tcss_argument_spec, "secret_id", ["TENCENTCLOUD_SECRET_ID"]),
-    (_tcss_module.tcss_argument_spec, "secret_key", ["TENCENTCLOUD_SECRET_KEY"]),
-    (_tcss_module.tcss_argument_spec, "session_token", ["TENCENTCLOUD_SESSION_TOKEN"]),
-    (_tcss_module.tcss_argument_spec, "region", ["TENCENTCLOUD_REGION"]),
-    (_tcss_module.tcss_argument_spec, "endpoint", ["TENCENTCLOUD_ENDPOINT"]),
+    (_hss_module.HssModule.shared_argument_spec, "access_key", ["HUAWEICLOUD_SDK_AK", "CLOUD_SDK_AK"]),
+    (_hss_module.HssModule.shared_argument_spec, "secret_key", ["HUAWEICLOUD_SDK_SK", "CLOUD_SDK_SK"]),
+    (_hss_module.HssModule.shared_argument_spec, "security_token", ["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
+    (_hss_module.HssModule.shared_argument_spec, "auth_token", ["HUAWEICLOUD_SDK_AUTH_TOKEN"]),
+    (_hss_module.HssModule.shared_argument_spec, "project_id", ["HUAWEICLOUD_SDK_PROJECT_ID"]),
+    (_hss_module.HssModule.shared_argument_spec, "region", ["HUAWEICLOUD_SDK_REGION"]),
+    (_hss_module.HssModule.shared_argument_spec, "endpoint", ["HUAWEICLOUD_SDK_ENDPOINT"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "secret_id", ["TENCENTCLOUD_SECRET_ID"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "secret_key", ["TENCENTCLOUD_SECRET_KEY"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "session_token", ["TENCENTCLOUD_SESSION_TOKEN"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "region", ["TENCENTCLOUD_REGION"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "endpoint", ["TENCENTCLOUD_ENDPOINT"]),
 ])
 def test_env_fallbacks(spec, name, variables):
     assert spec()[name]["fallback"][1] == variables
 
 
 @pytest.mark.parametrize("spec, secrets", [
-    (_hss_module.hss_argument_spec, {"access_key", "secret_key", "security_token", "auth_token"}),
-    (_tcss_module.tcss_argument_spec, {"secret_id", "secret_key", "session_token"}),
+    (_hss_module.HssModule.shared_argument_spec, {"access_key", "secret_key", "security_token", "auth_token"}),
+    (_tcss_module.TcssModule.shared_argument_spec, {"secret_id", "secret_key", "session_token"}),
 ])
 def test_secrets_are_no_log(spec, secrets):
     options = spec()

@@ -148,14 +148,6 @@ def test_paginate_max_results(fakes):
     assert len(adapter.sent) == 3
 
 
-def test_an_unpaged_action_is_called_once_without_offset_or_limit(fakes):
-    client, adapter = _client(fakes, [_ok(List=[1, 2], TotalCount=5)])
-    assert client.paginate("DescribeAssetImageHostList", {"Filters": []}) == [1, 2]
-    assert len(adapter.sent) == 1
-    body = json.loads(adapter.sent[0].body)
-    assert "Limit" not in body and "Offset" not in body
-
-
 def test_paginate_stops_on_empty_or_short_pages(fakes):
     client, adapter = _client(fakes, [_ok(List=[1], TotalCount=9), _ok(List=[], TotalCount=9)])
     assert client.paginate("DescribeAssetImageVulList", {"ImageID": "x", "Limit": 1}) == [1]

@@ -41,7 +41,7 @@ def unscanned(*ids):
     ({}, ["images, filters or all_images=true is required"]),
     ({"images": [A], "all_images": True}, ["mutually exclusive", "images", "all_images"]),
     ({"images": [A], "filters": [{"name": "ImageID", "values": [A]}]}, ["mutually exclusive"]),
-    ({"images": []}, ["images must list at least one image ID"]),
+    ({"images": []}, ["images must list at least one value"]),
     ({"images": [A, ""]}, ["images must not contain empty values"]),
     ({"filters": [{"name": "ScanStatus", "values": ["done"]}]},
      ["filters[0].values", "ScanStatus values must be among notScan, scanning, scanned, scanErr"]),
