@@ -48,6 +48,7 @@ IMAGE_UNSCANNED, IMAGE_WAITING, IMAGE_SCANNING, IMAGE_SUCCESS, IMAGE_FAILED = (
     "unscanned", "waiting", "scanning", "success", "failed")
 IMAGE_DOWNLOAD_FAILED, IMAGE_OVERSIZED = "download_failed", "image_oversized"
 
+
 def image_status_of(words, word):
     """The collection's scan state of a cloud's scan status ``word``, looked up in ``words``
     (lower-case word -> state): ``unscanned`` when empty, the lower-case word when unknown."""
