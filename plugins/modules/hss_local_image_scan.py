@@ -76,7 +76,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.attributes.IDEMPOTENT
   - cloudsec.image_scan.attributes.ACTIONGROUP_HSS
 notes:
-  - BatchScanLocalImage needs the C(region) header: O(region) is required, also when O(endpoint) is set.
+  - BatchScanLocalImage needs the C(region) header, so O(region) is required, also when O(endpoint) is set.
   - While waiting, the module lists only the images that are waiting or being scanned (ListImageLocal with
     C(scan_status=waiting_for_scan) and C(scan_status=scanning)) and stops when none of its images is among them;
     then it lists the targeted images once more for RV(images).
