@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import hss_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait import ScanWaitAction
 
 IMAGE_INFO = "cloudsec.image_scan.hss_image_info"
-#: The ListImageLocal scan_status filters of the images still in progress.
-IN_PROGRESS_FILTERS = ("waiting_for_scan", "scanning")
+#: The scan states of the images still in progress.
+IN_PROGRESS = ("waiting", "scanning")
 
 
 def image_keys(images):
@@ -49,10 +49,7 @@ class ActionModule(ScanWaitAction):
     CLOUD = "HSS"
     TASK_INFO = "cloudsec.image_scan.hss_image_scan_task_info"
     IMAGE_ELEMENTS = "raw"
-
-    @staticmethod
-    def cloud_argument_spec():
-        return hss_argument_spec()
+    MODULE = HssModule
 
     def read_task(self, task_id, task_vars):
         tasks = self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("tasks") or []
@@ -62,12 +59,9 @@ class ActionModule(ScanWaitAction):
         return image_keys(images)
 
     def busy(self, keys, task_vars):
-        # Two filtered listings of the images in progress, never the whole fleet.
-        busy = set()
-        for word in IN_PROGRESS_FILTERS:
-            listed = self.info(IMAGE_INFO, dict(image_type="local", scan_status=word), task_vars)
-            for image in listed.get("images") or []:
-                busy.add((image.get("id"), (image.get("host") or {}).get("id")))
+        # The images in progress only, never the whole fleet.
+        listed = self.info(IMAGE_INFO, dict(image_type="local", scan_status=list(IN_PROGRESS)), task_vars)
+        busy = set((image.get("id"), (image.get("host") or {}).get("id")) for image in listed.get("images") or [])
         return still_busy(keys, busy)
 
     def pending_list(self, pending):

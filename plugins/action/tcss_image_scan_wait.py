@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import tcss_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait import ScanWaitAction
 
 IMAGE_INFO = "cloudsec.image_scan.tcss_image_info"
@@ -23,10 +23,7 @@ class ActionModule(ScanWaitAction):
 
     CLOUD = "TCSS"
     TASK_INFO = "cloudsec.image_scan.tcss_image_scan_task_info"
-
-    @staticmethod
-    def cloud_argument_spec():
-        return tcss_argument_spec()
+    MODULE = TcssModule
 
     def read_task(self, task_id, task_vars):
         return self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("task")

@@ -31,6 +31,9 @@ options:
       - How many times a failed call is retried.
       - Throttled calls and calls that never reached the server are retried; server errors, timeouts and lost
         connections are retried only for calls that change nothing (reads).
+      - A call that starts or stops a scan and whose answer was lost is never sent again blindly. The module first
+        looks at its effect (the tasks and the images' scan states before and after); only a call proven not
+        applied is sent again, at most this many times.
     type: int
     default: 5
   backoff_delay:

@@ -16,16 +16,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signing
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
-    INVALID_RESPONSE,
-    USER_AGENT,
-    Outcome,
-    check_region,
-    drop_none,
-    parse_endpoint,
-    shorten,
-)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _signing
 
 CLOUD = "hss"
 
@@ -33,6 +24,9 @@ CLOUD = "hss"
 _SPECIAL_HOSTS = {"eu-west-101": "hss.eu-west-101.myhuaweicloud.eu"}
 
 THROTTLING_CODE = "APIGW.0308"
+
+#: Page size of every listing walk (the largest every HSS list API accepts).
+PAGE_SIZE = 200
 
 # operation -> (method, path template, idempotent)
 APIS = {
@@ -42,7 +36,6 @@ APIS = {
     "StopImageScanTask": ("PUT", "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop", False),
     "ListImageLocal": ("GET", "/v5/{project_id}/image/local-repositories", True),
     "ListRegistryImages": ("GET", "/v5/{project_id}/image/registries/images", True),
-    "ListSwrImageRepository": ("GET", "/v5/{project_id}/image/swr-repository", True),
     "ListImageVulnerabilities": ("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", True),
     "ListHostStatus": ("GET", "/v5/{project_id}/host-management/hosts", True),
 }
@@ -50,7 +43,7 @@ APIS = {
 
 def region_endpoint(region):
     """The HSS endpoint URL of a region."""
-    check_region(region)
+    _http.check_region(region)
     host = _SPECIAL_HOSTS.get(region, "hss.%s.myhuaweicloud.com" % region)
     return "https://%s" % host
 
@@ -91,24 +84,24 @@ def classify_response(response):
         document = None
     if 200 <= status < 300:
         if isinstance(document, dict):
-            return Outcome(Outcome.OK, data=document, status=status, request_id=request_id)
-        return Outcome(Outcome.INVALID, status=status, code=INVALID_RESPONSE, request_id=request_id,
-                       message="unreadable answer (%s)" % _describe_body(response))
+            return _http.Outcome(_http.Outcome.OK, data=document, status=status, request_id=request_id)
+        return _http.Outcome(_http.Outcome.INVALID, status=status, code=_http.INVALID_RESPONSE, request_id=request_id,
+                             message="unreadable answer (%s)" % _describe_body(response))
     if status < 400:
-        return Outcome(Outcome.INVALID, status=status, code=INVALID_RESPONSE, request_id=request_id,
-                       message="unexpected HTTP %s answer" % status)
+        return _http.Outcome(_http.Outcome.INVALID, status=status, code=_http.INVALID_RESPONSE, request_id=request_id,
+                             message="unexpected HTTP %s answer" % status)
     code = message = None
     if isinstance(document, dict):
         code, message = _error_fields(document)
     code = str(code) if code else str(status)
-    message = str(message) if message else shorten(response.text or "no message")
+    message = str(message) if message else _http.shorten(response.text or "no message")
     if status == 429 or code == THROTTLING_CODE:
-        kind = Outcome.THROTTLED
+        kind = _http.Outcome.THROTTLED
     elif status >= 500:
-        kind = Outcome.SERVER_ERROR
+        kind = _http.Outcome.SERVER_ERROR
     else:
-        kind = Outcome.API_ERROR
-    return Outcome(kind, status=status, code=code, message=message, request_id=request_id)
+        kind = _http.Outcome.API_ERROR
+    return _http.Outcome(kind, status=status, code=code, message=message, request_id=request_id)
 
 
 def _describe_body(response):
@@ -118,7 +111,7 @@ def _describe_body(response):
 
 def _json_body(body):
     """The request body as the SDK writes it: ASCII-escaped JSON, ``None`` fields dropped."""
-    return json.dumps(drop_none(body if body is not None else {})).encode("utf-8")
+    return json.dumps(_http.drop_none(body if body is not None else {})).encode("utf-8")
 
 
 class HssClient(object):
@@ -128,28 +121,30 @@ class HssClient(object):
     ``region``; the ``region`` header is sent on every call when a region is known. With both
     AK/SK and ``auth_token`` set, requests are signed with AK/SK.
 
-    ``now`` returns the current UTC ``datetime`` (tests pin it); ``user_agent`` overrides
-    the ``User-Agent`` value.
+    ``user_agent`` overrides the ``User-Agent`` value. Signatures are dated by ``_clock``.
+
+    ``call(operation, params, body)`` sends any API of ``APIS``: the members of ``params`` that
+    the path names (``task_id``, ``image_id``) go into the path, the others into the query.
+    ``paginate(operation, params, max_results)`` walks a list API, as the TCSS client does.
     """
 
     def __init__(self, transport, project_id, region=None, endpoint=None, access_key=None,
                  secret_key=None, security_token=None, auth_token=None, enterprise_project_id=None,
-                 user_agent=None, now=None):
+                 user_agent=None):
         if not project_id:
             raise ValueError("a project id is required")
         if not ((access_key and secret_key) or auth_token):
             raise ValueError("credentials are required: access key and secret key, or an auth token")
         self.transport = transport
         self.project_id = str(project_id)
-        self.region = check_region(region) if region else None
+        self.region = _http.check_region(region) if region else None
         if endpoint:
-            self.scheme, self.netloc = parse_endpoint(endpoint)
+            self.scheme, self.netloc = _http.parse_endpoint(endpoint)
         else:
-            self.scheme, self.netloc = parse_endpoint(region_endpoint(region))
+            self.scheme, self.netloc = _http.parse_endpoint(region_endpoint(region))
         self.base_url = "%s://%s" % (self.scheme, self.netloc)
         self.enterprise_project_id = enterprise_project_id or None
-        self.user_agent = user_agent or USER_AGENT
-        self._now = now
+        self.user_agent = user_agent or _http.USER_AGENT
         self._access_key = access_key
         self._secret_key = secret_key
         self._security_token = security_token
@@ -163,12 +158,17 @@ class HssClient(object):
 
     # -- building requests ---------------------------------------------------------------
 
-    def _path(self, template, path_params):
-        params = dict(path_params or {}, project_id=self.project_id)
-        path = template
-        for name, value in params.items():
-            path = path.replace("{%s}" % name, quote(str(value), safe=""))
-        return path
+    def _split(self, template, params):
+        """``(path, query)``: the path with the members of ``params`` it names, and the rest."""
+        query = {}
+        path = template.replace("{project_id}", quote(self.project_id, safe=""))
+        for name, value in (params or {}).items():
+            placeholder = "{%s}" % name
+            if placeholder in path:
+                path = path.replace(placeholder, quote(str(value), safe=""))
+            else:
+                query[name] = value
+        return path, query
 
     def _query_pairs(self, query):
         query = dict(query or {})
@@ -185,12 +185,12 @@ class HssClient(object):
         return headers
 
     def _sdk_date(self):
-        return _signing.hss_date(self._now() if self._now else None)
+        return _signing.hss_date(_clock.utc_now())
 
-    def build_request(self, operation, path_params=None, query=None, body=None):
+    def build_request(self, operation, params=None, body=None):
         """``(method, url, headers, body)`` of one call, signed now."""
         method, template, dummy = APIS[operation]
-        path = self._path(template, path_params)
+        path, query = self._split(template, params)
         pairs = self._query_pairs(query)
         canonical_query = _signing.hss_canonical_query(pairs)
         url = self.base_url + path + ("?" + canonical_query if canonical_query else "")
@@ -206,74 +206,41 @@ class HssClient(object):
             headers["X-Auth-Token"] = self._auth_token
         return method, url, headers, body
 
-    def call(self, operation, path_params=None, query=None, body=None, deadline=None):
+    def call(self, operation, params=None, body=None):
         """Send one API call (see ``APIS``) and return its decoded JSON answer."""
         dummy, dummy2, idempotent = APIS[operation]
         payload = _json_body(body) if body is not None else None
 
         def prepare():
-            return self.build_request(operation, path_params, query, payload)
+            return self.build_request(operation, params, payload)
 
-        return self.transport.request(operation, prepare, classify_response, idempotent,
-                                      cloud=CLOUD, deadline=deadline)
+        return self.transport.request(operation, prepare, classify_response, idempotent, cloud=CLOUD)
 
-    # -- one method per API ----------------------------------------------------------------
+    # -- the calls that change state (not idempotent) ------------------------------------
 
     def create_manual_image_scan_task(self, body, global_image_type=None):
-        """H1: trigger a scan of registry or local images. Returns no task id. Not idempotent."""
-        return self.call("CreateManualImageScanTask", query={"global_image_type": global_image_type},
+        """H1: trigger a scan of registry or local images. Returns no task id."""
+        return self.call("CreateManualImageScanTask", {"global_image_type": global_image_type},
                          body=body if body is not None else {})
 
-    def list_image_scan_tasks(self, **query):
-        """H2: one page of image scan tasks (``total_num``, ``data_list``)."""
-        return self.call("ListImageScanTask", query=query)
-
     def batch_scan_local_image(self, body):
-        """H3: scan local (node) images. Not idempotent."""
+        """H3: scan local (node) images."""
         return self.call("BatchScanLocalImage", body=body if body is not None else {})
 
     def stop_image_scan_task(self, task_id):
-        """H4: stop a task. Not idempotent."""
-        return self.call("StopImageScanTask", path_params={"task_id": task_id})
+        """H4: stop a task."""
+        return self.call("StopImageScanTask", {"task_id": task_id})
 
-    def list_image_local(self, **query):
-        """H5: one page of local images with their scan status."""
-        return self.call("ListImageLocal", query=query)
+    # -- reading ---------------------------------------------------------------------------
 
-    def list_registry_images(self, **query):
-        """H6: one page of registry images with their scan status."""
-        return self.call("ListRegistryImages", query=query)
+    def paginate(self, operation, params=None, max_results=None):
+        """Every row of a list API (``data_list``), walking ``offset``/``limit`` (``PAGE_SIZE``)
+        until ``total_num`` rows; ``max_results`` caps the rows."""
+        params = dict(params or {})
+        offset, limit = int(params.pop("offset", 0) or 0), int(params.pop("limit", 0) or PAGE_SIZE)
 
-    def list_swr_image_repository(self, **query):
-        """H7: one page of SWR images with their scan status."""
-        return self.call("ListSwrImageRepository", query=query)
+        def fetch(start, size):
+            page = self.call(operation, dict(params, offset=start, limit=size)) or {}
+            return page.get("data_list") or [], page.get("total_num")
 
-    def list_image_vulnerabilities(self, image_id, **query):
-        """H8: one page of vulnerabilities of one image."""
-        return self.call("ListImageVulnerabilities", path_params={"image_id": image_id}, query=query)
-
-    def list_host_status(self, **query):
-        """ListHostStatus: one page of hosts (``host_name``, ``host_id``, ``private_ip``,
-        ``agent_status``, ``offset``, ``limit``, ...)."""
-        return self.call("ListHostStatus", query=query)
-
-    def paginate(self, method, limit, max_results=None, **query):
-        """Every row of a list API, walking ``offset``/``limit`` until ``total_num`` rows.
-
-        ``method`` is one of the list methods (or its name); ``max_results`` caps the rows.
-        """
-        if isinstance(method, str):
-            method = getattr(self, method)
-        offset = int(query.pop("offset", 0) or 0)
-        rows = []
-        while max_results is None or len(rows) < max_results:
-            page = method(offset=offset, limit=limit, **query) or {}
-            data = page.get("data_list") or []
-            rows.extend(data)
-            offset += len(data)
-            total = page.get("total_num")
-            if not data or (total is not None and offset >= int(total)):
-                break
-            if total is None and len(data) < limit:
-                break
-        return rows if max_results is None else rows[:max_results]
+        return _http.paginate(fetch, offset, limit, max_results)

@@ -21,6 +21,7 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
+import collections
 import datetime
 import email.utils
 import math
@@ -28,9 +29,10 @@ import random
 import re
 import socket
 import ssl
-import time
 import traceback
 from urllib.parse import urlsplit
+
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -180,30 +182,31 @@ class ApiError(Exception):
         }
 
 
-class Outcome(object):
-    """What a client's ``classify(response)`` makes of an HTTP answer."""
+class Outcome(collections.namedtuple("Outcome", "kind data status code message request_id")):
+    """What a client's ``classify(response)`` makes of an HTTP answer: its ``kind`` (one of
+    ``KINDS``), the decoded ``data`` of a success, else what the error says."""
 
-    OK = "ok"
-    THROTTLED = "throttled"
-    SERVER_ERROR = "server_error"
-    API_ERROR = "api_error"
-    INVALID = "invalid"
+    OK, THROTTLED, SERVER_ERROR, API_ERROR, INVALID = KINDS = ("ok", "throttled", "server_error", "api_error",
+                                                               "invalid")
 
-    KINDS = (OK, THROTTLED, SERVER_ERROR, API_ERROR, INVALID)
-
-    def __init__(self, kind, data=None, status=None, code=None, message=None, request_id=None):
-        if kind not in self.KINDS:
+    def __new__(cls, kind, data=None, status=None, code=None, message=None, request_id=None):
+        if kind not in cls.KINDS:
             raise ValueError("unknown outcome %r" % (kind,))
-        self.kind = kind
-        self.data = data
-        self.status = status
-        self.code = code
-        self.message = message
-        self.request_id = request_id
+        return super(Outcome, cls).__new__(cls, kind, data, status, code, message, request_id)
 
-    def __repr__(self):
-        return "Outcome(%r, status=%r, code=%r, request_id=%r)" % (
-            self.kind, self.status, self.code, self.request_id)
+
+def paginate(fetch, offset, limit, max_results=None):
+    """Every row of a paged listing, the same walk for both clouds: ``fetch(offset, limit)``
+    returns one page as ``(rows, total)`` (``total`` ``None`` when the API does not say); the walk
+    ends at ``total``, on an empty page, on a short page without a total, or at ``max_results``."""
+    items = []
+    while max_results is None or len(items) < max_results:
+        rows, total = fetch(offset, limit)
+        items.extend(rows)
+        offset += len(rows)
+        if not rows or (total is not None and offset >= int(total)) or (total is None and len(rows) < limit):
+            break
+    return items if max_results is None else items[:max_results]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,7 +239,7 @@ def parse_retry_after(value, now=None):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
-    now = time.time() if now is None else now
+    now = _clock.now() if now is None else now
     return max(0.0, when.timestamp() - now)
 
 
@@ -247,12 +250,11 @@ class RetryPolicy(object):
     delay * 2**n))``, or at least the server's ``Retry-After``. It gives up when ``retries``
     retries are spent or when the next sleep would end after the deadline.
 
-    ``deadline`` is an absolute time on ``clock`` (monotonic by default). Without one, each
-    call gets ``start + budget()`` plus the time its attempts may take.
+    Each call's deadline is its start plus ``budget()`` plus the time its attempts may take,
+    on the collection's monotonic clock (``_clock``).
     """
 
-    def __init__(self, retries=5, delay=1.0, max_delay=30.0, deadline=None, sleep=time.sleep,
-                 clock=time.monotonic, rng=random.random):
+    def __init__(self, retries=5, delay=1.0, max_delay=30.0, rng=random.random):
         if retries < 0:
             raise ValueError("retries must be zero or more")
         if delay < 0 or max_delay < 0:
@@ -260,9 +262,6 @@ class RetryPolicy(object):
         self.retries = int(retries)
         self.delay = float(delay)
         self.max_delay = float(max_delay)
-        self.deadline = deadline
-        self.sleep = sleep
-        self.clock = clock
         self.rng = rng
 
     def backoff_cap(self, attempt):
@@ -277,16 +276,12 @@ class RetryPolicy(object):
         """The longest this policy can sleep over one call."""
         return sum(self.backoff_cap(attempt) for attempt in range(self.retries))
 
-    def start(self, deadline=None, attempt_time=0.0):
+    def start(self, attempt_time=0.0):
         """Begin one call: returns the ``RetryState`` that decides on its retries.
 
-        ``deadline`` (absolute, on ``clock``) overrides the policy's; ``attempt_time`` is how
-        long one attempt may take (the request timeout), used for the default deadline.
+        ``attempt_time`` is how long one attempt may take (the request timeout).
         """
-        if deadline is None:
-            deadline = self.deadline
-        if deadline is None:
-            deadline = self.clock() + self.budget() + attempt_time * (self.retries + 1)
+        deadline = _clock.monotonic() + self.budget() + attempt_time * (self.retries + 1)
         return RetryState(self, deadline)
 
 
@@ -306,7 +301,7 @@ class RetryState(object):
         sleep = self.policy.backoff(self.retries)
         if retry_after is not None:
             sleep = max(sleep, retry_after)
-        if self.policy.clock() + sleep > self.deadline:
+        if _clock.monotonic() + sleep > self.deadline:
             return None
         return sleep
 
@@ -315,7 +310,7 @@ class RetryState(object):
         sleep = self.next_sleep(retry_after)
         if sleep is None:
             return False
-        self.policy.sleep(sleep)
+        _clock.sleep(sleep)
         self.slept.append(sleep)
         self.retries += 1
         return True
@@ -479,7 +474,6 @@ class HttpTransport(object):
         self.timeout = timeout
         self.verify = ca_bundle if ca_bundle else bool(validate_certs)
         self.retry_policy = retry_policy or RetryPolicy()
-        self.deadline = None
         self._secrets = set()
         self.stats = {"calls": 0, "attempts": 0, "retries": 0, "throttled": 0, "operations": {}}
 
@@ -522,17 +516,14 @@ class HttpTransport(object):
         retryable = outcome.kind == Outcome.THROTTLED or (unsure and idempotent)
         return error, retryable
 
-    def request(self, operation, prepare, classify, idempotent, cloud="", deadline=None):
+    def request(self, operation, prepare, classify, idempotent, cloud=""):
         """Send one API call with retries and return the data of the successful ``Outcome``.
 
         ``idempotent`` says whether the call may be repeated after an answer that did not come
         or could not be read; when false, only throttled calls and failures that provably
         never reached the server are retried, and the rest raise ``ApiError(ambiguous=True)``.
-        ``deadline`` (absolute, on the retry policy's clock) bounds the retries.
         """
-        if deadline is None:
-            deadline = self.deadline
-        state = self.retry_policy.start(deadline=deadline, attempt_time=float(self.timeout or 0))
+        state = self.retry_policy.start(attempt_time=float(self.timeout or 0))
         self.stats["calls"] += 1
         while True:
             attempt = self._attempt(operation, prepare, classify, idempotent, cloud)

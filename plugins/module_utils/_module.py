@@ -2,16 +2,17 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Argument specs and module base classes shared by the modules of the collection.
+"""Argument specs and the module base class shared by both clouds.
 
-``HssModule`` and ``TcssModule`` are ``AnsibleModule`` objects that add the cloud's
-authentication and connection options to the module's own, check that the credentials are
-all there before any request, build the client once (``module.client``) and report API
-errors (``module.fail_api_error(exc)``).
+Each group of shared options has its spec and, beside it, the checks of its values that
+Ansible cannot express (``*_problems``): connection, wait and plan (``max_age``, ``force``,
+``batch_size``). They are documented in the doc fragments ``cloudsec.image_scan.connection``,
+``cloudsec.image_scan.wait`` and ``cloudsec.image_scan.plan``; keep both in step.
 
-The options are documented in the doc fragments ``cloudsec.image_scan.hss``,
-``cloudsec.image_scan.tcss``, ``cloudsec.image_scan.connection`` and
-``cloudsec.image_scan.wait``; keep both in step.
+``CloudModule`` is an ``AnsibleModule`` that adds a cloud's shared options (``_hss_module`` /
+``_tcss_module`` say which), checks every shared option before any request, builds the
+client once (``module.client``) and runs the module's work through ``execute()``: the one
+place where a ``ModuleError`` or an ``ApiError`` ends a run.
 
 This is a private module of the collection; its interface may change without notice.
 """
@@ -22,17 +23,19 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
+    ApiError,
     HttpTransport,
     RetryPolicy,
 )
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import HssClient
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._ops import ModuleError
 
 
-def _env(*names):
+def env(*names):
+    """An ``env_fallback`` on the first of ``names`` that is set."""
     return (env_fallback, list(names))
 
 
@@ -48,91 +51,6 @@ def connection_argument_spec():
     )
 
 
-def wait_argument_spec():
-    """Options of the modules that can wait for a scan to end."""
-    return dict(
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-        wait_sleep=dict(type="int", default=5),
-    )
-
-
-def hss_auth_argument_spec():
-    """Huawei Cloud authentication and location options (no connection options)."""
-    return dict(
-        access_key=dict(type="str", no_log=True, fallback=_env("HUAWEICLOUD_SDK_AK", "CLOUD_SDK_AK")),
-        secret_key=dict(type="str", no_log=True, fallback=_env("HUAWEICLOUD_SDK_SK", "CLOUD_SDK_SK")),
-        security_token=dict(type="str", no_log=True, fallback=_env("HUAWEICLOUD_SDK_SECURITY_TOKEN")),
-        auth_token=dict(type="str", no_log=True, fallback=_env("HUAWEICLOUD_SDK_AUTH_TOKEN")),
-        project_id=dict(type="str", fallback=_env("HUAWEICLOUD_SDK_PROJECT_ID")),
-        region=dict(type="str", fallback=_env("HUAWEICLOUD_SDK_REGION")),
-        endpoint=dict(type="str", fallback=_env("HUAWEICLOUD_SDK_ENDPOINT")),
-        enterprise_project_id=dict(type="str"),
-    )
-
-
-def tcss_auth_argument_spec():
-    """Tencent Cloud authentication and location options (no connection options)."""
-    return dict(
-        secret_id=dict(type="str", no_log=True, fallback=_env("TENCENTCLOUD_SECRET_ID")),
-        secret_key=dict(type="str", no_log=True, fallback=_env("TENCENTCLOUD_SECRET_KEY")),
-        session_token=dict(type="str", no_log=True, fallback=_env("TENCENTCLOUD_SESSION_TOKEN")),
-        region=dict(type="str", fallback=_env("TENCENTCLOUD_REGION")),
-        endpoint=dict(type="str", fallback=_env("TENCENTCLOUD_ENDPOINT")),
-        international=dict(type="bool", default=False),
-        language=dict(type="str", choices=["en-US", "zh-CN"]),
-    )
-
-
-def hss_argument_spec():
-    """Every option an HSS module shares: authentication plus connection."""
-    spec = hss_auth_argument_spec()
-    spec.update(connection_argument_spec())
-    return spec
-
-
-def tcss_argument_spec():
-    """Every option a TCSS module shares: authentication plus connection."""
-    spec = tcss_auth_argument_spec()
-    spec.update(connection_argument_spec())
-    return spec
-
-
-def _hint(spec, name):
-    """``name`` followed by the environment variables it falls back to."""
-    fallback = spec[name].get("fallback")
-    names = fallback[1] if fallback else []
-    if not names:
-        return name
-    return "%s (or environment variable %s)" % (name, " or ".join(names))
-
-
-def missing_hss_settings(params):
-    """Human-readable list of the HSS settings that are missing from ``params``."""
-    spec = hss_auth_argument_spec()
-    missing = []
-    if not params.get("project_id"):
-        missing.append(_hint(spec, "project_id"))
-    has_ak, has_sk = bool(params.get("access_key")), bool(params.get("secret_key"))
-    if not (params.get("auth_token") or (has_ak and has_sk)):
-        if has_ak:
-            missing.append(_hint(spec, "secret_key") + " to go with access_key")
-        elif has_sk:
-            missing.append(_hint(spec, "access_key") + " to go with secret_key")
-        else:
-            missing.append("%s and %s, or %s" % (
-                _hint(spec, "access_key"), _hint(spec, "secret_key"), _hint(spec, "auth_token")))
-    if not (params.get("region") or params.get("endpoint")):
-        missing.append("%s or %s" % (_hint(spec, "region"), _hint(spec, "endpoint")))
-    return missing
-
-
-def missing_tcss_settings(params):
-    """Human-readable list of the TCSS settings that are missing from ``params``."""
-    spec = tcss_auth_argument_spec()
-    return [_hint(spec, name) for name in ("secret_id", "secret_key") if not params.get(name)]
-
-
 def connection_problems(params):
     """Values of the connection options that cannot work."""
     problems = []
@@ -146,15 +64,110 @@ def connection_problems(params):
     return problems
 
 
-class _CloudModule(AnsibleModule):
-    """An ``AnsibleModule`` with a cloud's shared options, credential check and client."""
+def wait_argument_spec():
+    """Options of the modules that can wait for a scan to end."""
+    return dict(
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        wait_sleep=dict(type="int", default=5),
+    )
+
+
+def wait_problems(params):
+    """Values of the wait options that cannot work."""
+    problems = []
+    if params.get("wait_timeout") is not None and params["wait_timeout"] < 0:
+        problems.append("wait_timeout must be 0 or more seconds")
+    if params.get("wait_sleep") is not None and params["wait_sleep"] < 1:
+        problems.append("wait_sleep must be 1 or more seconds")
+    return problems
+
+
+def plan_argument_spec(batch=True):
+    """Options of the scan modules that decide per image whether it needs a scan."""
+    spec = dict(max_age=dict(type="str"), force=dict(type="bool", default=False))
+    if batch:
+        spec["batch_size"] = dict(type="int", default=100)
+    return spec
+
+
+def scan_argument_spec(spec, batch=True):
+    """A scan module's own options ``spec`` with the plan and wait options."""
+    spec = dict(spec)
+    spec.update(plan_argument_spec(batch=batch))
+    spec.update(wait_argument_spec())
+    return spec
+
+
+def parse_max_age(value):
+    """Seconds of a ``max_age`` value, ``None`` when unset (an empty text is unset too);
+    ``ValueError`` naming the option."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return _scan.parse_duration(value)
+    except ValueError as exc:
+        raise ValueError("max_age: %s" % exc)
+
+
+def plan_problems(params):
+    """Values of the plan options that cannot work."""
+    problems = []
+    try:
+        parse_max_age(params.get("max_age"))
+    except ValueError as exc:
+        problems.append(str(exc))
+    if params.get("batch_size") is not None and params["batch_size"] < 1:
+        problems.append("batch_size must be 1 or more, got %s" % params["batch_size"])
+    return problems
+
+
+def list_problems(params, names=(), max_results="max_results"):
+    """Problems of list options that must hold at least one value and no empty one, and of the
+    ``max_results`` option (1 or more) when the module has it."""
+    problems = []
+    for name in names:
+        values = params.get(name)
+        if values is not None and not values:
+            problems.append("%s must list at least one value" % name)
+        elif values and any(not str(value).strip() for value in values):
+            problems.append("%s must not contain empty values" % name)
+    if max_results and params.get(max_results) is not None and params[max_results] < 1:
+        problems.append("%s must be 1 or more, got %s" % (max_results, params[max_results]))
+    return problems
+
+
+#: Option that marks a group of shared options -> the checks of that group.
+_GROUP_CHECKS = (("timeout", connection_problems), ("wait_timeout", wait_problems), ("force", plan_problems))
+
+
+def hint(spec, name):
+    """``name`` followed by the environment variables it falls back to."""
+    fallback = spec[name].get("fallback")
+    names = fallback[1] if fallback else []
+    if not names:
+        return name
+    return "%s (or environment variable %s)" % (name, " or ".join(names))
+
+
+class CloudModule(AnsibleModule):
+    """An ``AnsibleModule`` with a cloud's shared options, their checks, its client and the
+    one exception handler of the collection (``execute``).
+
+    A cloud's subclass names its ``CLOUD_TITLE``, its ``CLIENT`` class, ``AUTH_SPEC`` (the
+    authentication options, whose names are the client's keyword arguments) and ``MISSING``
+    (``params`` -> the settings missing for a call).
+    """
 
     CLOUD_TITLE = ""
+    CLIENT = None
+    AUTH_SPEC = None
+    MISSING = None
 
     def __init__(self, argument_spec=None, **kwargs):
         spec = self.shared_argument_spec()
         spec.update(copy.deepcopy(argument_spec or {}))
-        super(_CloudModule, self).__init__(argument_spec=spec, **kwargs)
+        super(CloudModule, self).__init__(argument_spec=spec, **kwargs)
         # An empty value means "not set": credential injectors (AWX) export optional fields
         # such as a session token as empty variables.
         for name, option in self.shared_argument_spec().items():
@@ -164,21 +177,29 @@ class _CloudModule(AnsibleModule):
         self._transport = None
         self.check_settings()
 
-    @staticmethod
-    def shared_argument_spec():
-        raise NotImplementedError
-
-    def missing_settings(self):
-        raise NotImplementedError
+    @classmethod
+    def shared_argument_spec(cls):
+        """The cloud's authentication options and the connection options."""
+        spec = cls.AUTH_SPEC()
+        spec.update(connection_argument_spec())
+        return spec
 
     def check_settings(self):
-        """Fail, before any request, when credentials are missing or options cannot work."""
-        missing = self.missing_settings()
+        """Fail, before any request, when credentials are missing or shared options cannot work."""
+        missing = self.MISSING(self.params)
         if missing:
             self.fail_json(msg="Missing %s settings: %s." % (self.CLOUD_TITLE, "; ".join(missing)))
-        problems = connection_problems(self.params)
+        problems = []
+        for marker, check in _GROUP_CHECKS:
+            if marker in self.argument_spec:
+                problems.extend(check(self.params))
         if problems:
-            self.fail_json(msg="Invalid connection options: %s." % "; ".join(problems))
+            self.fail_json(msg="Invalid options: %s." % "; ".join(problems))
+
+    @property
+    def max_age(self):
+        """Seconds of the ``max_age`` option (already checked), or ``None``."""
+        return parse_max_age(self.params.get("max_age"))
 
     def _build_transport(self):
         params = self.params
@@ -187,9 +208,6 @@ class _CloudModule(AnsibleModule):
         return HttpTransport(timeout=params["timeout"], validate_certs=params["validate_certs"],
                              ca_bundle=params["ca_bundle"], retry_policy=policy)
 
-    def _build_client(self, transport):
-        raise NotImplementedError
-
     def _connect(self):
         """Build the transport and the client once; ``(transport, client)``."""
         if self._client is None:
@@ -197,7 +215,7 @@ class _CloudModule(AnsibleModule):
                 self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
             transport = self._build_transport()
             try:
-                self._client = self._build_client(transport)
+                self._client = self.CLIENT(transport, **dict((name, self.params[name]) for name in self.AUTH_SPEC()))
             except ValueError as exc:
                 self.fail_json(msg="Invalid %s settings: %s" % (self.CLOUD_TITLE, exc))
             self._transport = transport
@@ -213,48 +231,23 @@ class _CloudModule(AnsibleModule):
         """The module's one ``HttpTransport`` (its ``stats`` count attempts and retries)."""
         return self._connect()[0]
 
-    def fail_api_error(self, exc, **result):
-        """Fail with an ``ApiError``: its text as ``msg`` and its fields under ``error``."""
-        self.fail_json(msg=str(exc), error=exc.to_dict(), **result)
+    def execute(self, run, partial=None):
+        """Run the module's work and end the run: ``exit_json`` with the result ``run()``
+        returns, or ``fail_json`` on a ``ModuleError`` or an ``ApiError`` with ``partial`` (the
+        result built so far, a dict the work fills in) under the error's own keys. A
+        ``ValueError`` from ``run()`` is an invalid option, found before any request.
 
-
-class HssModule(_CloudModule):
-    """Base class of the Huawei Cloud HSS modules."""
-
-    CLOUD_TITLE = "Huawei Cloud HSS"
-
-    @staticmethod
-    def shared_argument_spec():
-        return hss_argument_spec()
-
-    def missing_settings(self):
-        return missing_hss_settings(self.params)
-
-    def _build_client(self, transport):
-        params = self.params
-        return HssClient(
-            transport, params["project_id"], region=params["region"], endpoint=params["endpoint"],
-            access_key=params["access_key"], secret_key=params["secret_key"],
-            security_token=params["security_token"], auth_token=params["auth_token"],
-            enterprise_project_id=params["enterprise_project_id"])
-
-
-class TcssModule(_CloudModule):
-    """Base class of the Tencent Cloud TCSS modules."""
-
-    CLOUD_TITLE = "Tencent Cloud TCSS"
-
-    @staticmethod
-    def shared_argument_spec():
-        return tcss_argument_spec()
-
-    def missing_settings(self):
-        return missing_tcss_settings(self.params)
-
-    def _build_client(self, transport):
-        params = self.params
-        return TcssClient(
-            transport, params["secret_id"], params["secret_key"],
-            session_token=params["session_token"], region=params["region"],
-            endpoint=params["endpoint"], international=params["international"],
-            language=params["language"])
+        ``run`` may also be an operation (an ``_ops.ScanRun``): its ``run()`` and its ``result``.
+        """
+        if hasattr(run, "result"):
+            run, partial = run.run, run.result
+        partial = partial if partial is not None else {}
+        try:
+            result = run()
+        except ModuleError as exc:
+            self.fail_json(**dict(partial, **exc.result))
+        except ApiError as exc:
+            self.fail_json(**dict(partial, msg=str(exc), error=exc.to_dict()))
+        except ValueError as exc:
+            self.fail_json(**dict(partial, msg="Invalid options: %s" % exc))
+        self.exit_json(**result)

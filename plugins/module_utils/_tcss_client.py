@@ -15,19 +15,8 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 import json
-import time
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signing
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
-    INVALID_RESPONSE,
-    ApiError,
-    USER_AGENT,
-    Outcome,
-    check_region,
-    drop_none,
-    parse_endpoint,
-    shorten,
-)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _signing
 
 CLOUD = "tcss"
 SERVICE = "tcss"
@@ -43,11 +32,13 @@ SERVER_ERROR_PREFIXES = ("InternalError",)
 
 # Actions that may change state: never repeated after an answer that did not come.
 NOT_IDEMPOTENT = frozenset(["CreateAssetImageScanTask", "ModifyAssetImageScanStop"])
+#: Page size of every listing walk.
+PAGE_SIZE = 100
 
 
 def _invalid(status, message, request_id=None):
-    return Outcome(Outcome.INVALID, status=status, code=INVALID_RESPONSE, message=message,
-                   request_id=request_id)
+    return _http.Outcome(_http.Outcome.INVALID, status=status, code=_http.INVALID_RESPONSE, message=message,
+                         request_id=request_id)
 
 
 def classify_response(response):
@@ -60,9 +51,9 @@ def classify_response(response):
     """
     status = response.status_code
     if status != 200:
-        kind = Outcome.THROTTLED if status == 429 else Outcome.SERVER_ERROR
-        return Outcome(kind, status=status, code=str(status),
-                       message=shorten(response.text or "HTTP %s without a body" % status))
+        kind = _http.Outcome.THROTTLED if status == 429 else _http.Outcome.SERVER_ERROR
+        return _http.Outcome(kind, status=status, code=str(status),
+                             message=_http.shorten(response.text or "HTTP %s without a body" % status))
     try:
         document = json.loads(response.content.decode("utf-8"))
     except ValueError:
@@ -73,31 +64,31 @@ def classify_response(response):
     request_id = answer.get("RequestId")
     error = answer.get("Error")
     if error is None:
-        return Outcome(Outcome.OK, data=answer, status=status, request_id=request_id)
+        return _http.Outcome(_http.Outcome.OK, data=answer, status=status, request_id=request_id)
     if not isinstance(error, dict):
         return _invalid(status, "answer with an unreadable Error", request_id)
     code = str(error.get("Code") or "UnknownError")
     message = str(error.get("Message") or "no message")
     if code.startswith(THROTTLING_PREFIX):
-        kind = Outcome.THROTTLED
+        kind = _http.Outcome.THROTTLED
     elif code.startswith(SERVER_ERROR_PREFIXES):
-        kind = Outcome.SERVER_ERROR
+        kind = _http.Outcome.SERVER_ERROR
     else:
-        kind = Outcome.API_ERROR
-    return Outcome(kind, status=status, code=code, message=message, request_id=request_id)
+        kind = _http.Outcome.API_ERROR
+    return _http.Outcome(kind, status=status, code=code, message=message, request_id=request_id)
 
 
 class TcssClient(object):
-    """TCSS client: ``call(action, params)`` plus thin wrappers for the actions we use.
+    """TCSS client: ``call(action, params)``, ``paginate(action, params, max_results)`` and a
+    named method for each action that changes state.
 
     The endpoint is ``endpoint`` (a full URL; the path is ignored, calls go to ``/``), else
     the international host when ``international`` is true, else the default host.
-    ``clock`` returns the current Unix time (tests pin it).
+    Signatures are dated by ``_clock``.
     """
 
     def __init__(self, transport, secret_id, secret_key, session_token=None, region=None,
-                 endpoint=None, international=False, language=None, user_agent=None,
-                 clock=time.time):
+                 endpoint=None, international=False, language=None, user_agent=None):
         if not (secret_id and secret_key):
             raise ValueError("credentials are required: secret id and secret key")
         if language is not None and language not in LANGUAGES:
@@ -105,12 +96,11 @@ class TcssClient(object):
         self.transport = transport
         if not endpoint:
             endpoint = INTERNATIONAL_ENDPOINT if international else DEFAULT_ENDPOINT
-        self.scheme, self.netloc = parse_endpoint(endpoint)
+        self.scheme, self.netloc = _http.parse_endpoint(endpoint)
         self.url = "%s://%s/" % (self.scheme, self.netloc)
-        self.region = check_region(region) if region else None
+        self.region = _http.check_region(region) if region else None
         self.language = language or None
-        self.user_agent = user_agent or USER_AGENT
-        self._clock = clock
+        self.user_agent = user_agent or _http.USER_AGENT
         self._secret_id = secret_id
         self._secret_key = secret_key
         self._session_token = session_token or None
@@ -121,7 +111,7 @@ class TcssClient(object):
 
     def build_request(self, action, body):
         """``(method, url, headers, body)`` of one call, signed now. ``body`` is bytes."""
-        timestamp = int(self._clock())
+        timestamp = int(_clock.now())
         headers = {
             "User-Agent": self.user_agent,
             "Content-Type": CONTENT_TYPE,
@@ -141,7 +131,7 @@ class TcssClient(object):
             self._secret_id, self._secret_key, SERVICE, self.netloc, CONTENT_TYPE, body, timestamp)
         return "POST", self.url, headers, body
 
-    def call(self, action, params=None, idempotent=None, deadline=None):
+    def call(self, action, params=None, idempotent=None):
         """Send one action and return its ``Response`` object (``RequestId`` included).
 
         ``idempotent`` defaults to false for the actions that change state
@@ -149,105 +139,32 @@ class TcssClient(object):
         """
         if idempotent is None:
             idempotent = action not in NOT_IDEMPOTENT
-        body = json.dumps(drop_none(params or {})).encode("utf-8")
+        body = json.dumps(_http.drop_none(params or {})).encode("utf-8")
 
         def prepare():
             return self.build_request(action, body)
 
-        return self.transport.request(action, prepare, classify_response, idempotent,
-                                      cloud=CLOUD, deadline=deadline)
+        return self.transport.request(action, prepare, classify_response, idempotent, cloud=CLOUD)
 
-    def paginate(self, action, params=None, limit=100, max_results=None, list_key="List"):
-        """Every item of a list action, walking ``Offset``/``Limit`` up to ``TotalCount``."""
+    def paginate(self, action, params=None, max_results=None):
+        """Every item of a list action (``List``), walking ``Offset``/``Limit`` (``PAGE_SIZE``) up
+        to ``TotalCount``; ``max_results`` caps the items. (DescribeAssetImageHostList has no
+        paging: ``_tcss_ops.image_host_pairs`` reads it.)"""
         params = dict(params or {})
-        offset = int(params.pop("Offset", 0) or 0)
-        params.pop("Limit", None)
-        items = []
-        while max_results is None or len(items) < max_results:
-            page = self.call(action, dict(params, Offset=offset, Limit=limit))
-            rows = page.get(list_key) or []
-            items.extend(rows)
-            offset += len(rows)
-            total = page.get("TotalCount")
-            if not rows or (total is not None and offset >= int(total)):
-                break
-            if total is None and len(rows) < limit:
-                break
-        return items if max_results is None else items[:max_results]
+        offset, limit = int(params.pop("Offset", 0) or 0), int(params.pop("Limit", 0) or PAGE_SIZE)
 
-    # -- thin wrappers (T1..T8) -----------------------------------------------------------
+        def fetch(start, size):
+            page = self.call(action, dict(params, Offset=start, Limit=size))
+            return page.get("List") or [], page.get("TotalCount")
 
-    def _action(self, action, params, kwargs):
-        return self.call(action, dict(params or {}, **kwargs))
+        return _http.paginate(fetch, offset, limit, max_results)
+
+    # -- the actions that change state (not idempotent) -----------------------------------
 
     def create_asset_image_scan_task(self, params=None, **kwargs):
-        """T1: start a scan; returns ``TaskID``. Not idempotent."""
-        return self._action("CreateAssetImageScanTask", params, kwargs)
-
-    def describe_asset_image_scan_status(self, params=None, **kwargs):
-        """T2: progress of a task (``TaskID``)."""
-        return self._action("DescribeAssetImageScanStatus", params, kwargs)
-
-    def describe_asset_image_scan_task(self, params=None, **kwargs):
-        """T3: the current one-click scan task."""
-        return self._action("DescribeAssetImageScanTask", params, kwargs)
+        """T1: start a scan; returns ``TaskID``."""
+        return self.call("CreateAssetImageScanTask", dict(params or {}, **kwargs))
 
     def modify_asset_image_scan_stop(self, params=None, **kwargs):
-        """T4: stop a scan. Not idempotent."""
-        return self._action("ModifyAssetImageScanStop", params, kwargs)
-
-    def describe_asset_image_list(self, params=None, **kwargs):
-        """T5: one page of images with their scan status and counts."""
-        return self._action("DescribeAssetImageList", params, kwargs)
-
-    def describe_asset_image_vul_list(self, params=None, **kwargs):
-        """T6: one page of vulnerabilities of one image (``ImageID``)."""
-        return self._action("DescribeAssetImageVulList", params, kwargs)
-
-    def describe_asset_host_list(self, params=None, **kwargs):
-        """T7: one page of hosts."""
-        return self._action("DescribeAssetHostList", params, kwargs)
-
-    def describe_asset_image_host_list(self, params=None, **kwargs):
-        """T8: image-to-host pairs."""
-        return self._action("DescribeAssetImageHostList", params, kwargs)
-
-    def image_host_pairs(self, name=None, values=None, chunk=100):
-        """Every T8 pair, optionally only those whose ``name`` (``ImageID`` / ``HostID``) is in
-        ``values``.
-
-        T8 takes ``Filters`` only (no ``Limit``/``Offset``). When an answer holds fewer pairs
-        than its ``TotalCount``, the values are split and asked again; without values the
-        whole listing cannot be narrowed and that is an error, as is a single value whose
-        answer is still short: a partial mapping would leave hosts without their images.
-        """
-        if name is None:
-            return self._complete_pairs({}, None)
-        pairs = []
-        values = list(values or ())
-        for start in range(0, len(values), chunk):
-            pairs.extend(self._pairs_for(name, values[start:start + chunk]))
-        return pairs
-
-    def _pairs_for(self, name, values):
-        params = {"Filters": [{"Name": name, "Values": values}]}
-        if len(values) == 1:
-            return self._complete_pairs(params, "%s %s" % (name, values[0]))
-        answer = self.describe_asset_image_host_list(params)
-        rows = list(answer.get("List") or [])
-        total = answer.get("TotalCount")
-        if total is None or len(rows) >= int(total):
-            return rows
-        half = len(values) // 2
-        return self._pairs_for(name, values[:half]) + self._pairs_for(name, values[half:])
-
-    def _complete_pairs(self, params, what):
-        answer = self.describe_asset_image_host_list(params)
-        rows = list(answer.get("List") or [])
-        total = answer.get("TotalCount")
-        if total is not None and len(rows) < int(total):
-            raise ApiError(CLOUD, "DescribeAssetImageHostList",
-                           "the answer for %s holds %d of %s image-host pairs and cannot be "
-                           "narrowed further" % (what or "every image", len(rows), total),
-                           code="IncompleteAnswer", request_id=answer.get("RequestId"))
-        return rows
+        """T4: stop a scan."""
+        return self.call("ModifyAssetImageScanStop", dict(params or {}, **kwargs))

@@ -22,8 +22,8 @@ options:
   host_id:
     description: Only the host with this HSS host ID.
     type: str
-  private_ip:
-    description: Only the host with this private IP address.
+  host_ip:
+    description: Only the host with this private IP address (C(private_ip) of the API).
     type: str
   agent_status:
     description:
@@ -61,7 +61,7 @@ EXAMPLES = r"""
 
 - name: Is this host enrolled?
   cloudsec.image_scan.hss_host_info:
-    private_ip: "{{ ansible_facts.default_ipv4.address }}"
+    host_ip: "{{ ansible_facts.default_ipv4.address }}"
   delegate_to: localhost
   register: me
 """
@@ -117,16 +117,16 @@ error:
            status: 401, operation: ListHostStatus, cloud: hss, ambiguous: false}
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import walk
 
 
 def argument_spec():
     return dict(
         host_name=dict(type="str"),
         host_id=dict(type="str"),
-        private_ip=dict(type="str"),
+        host_ip=dict(type="str"),
         agent_status=dict(type="str", choices=list(hs.AGENT_STATUSES)),
     )
 
@@ -134,12 +134,15 @@ def argument_spec():
 def main():
     module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    try:
-        rows = hs.walk(module.client, "list_host_status", host_name=p["host_name"], host_id=p["host_id"],
-                       private_ip=p["private_ip"], agent_status=p["agent_status"])
-    except ApiError as exc:
-        module.fail_api_error(exc, changed=False, hosts=[], raw=[])
-    module.exit_json(changed=False, hosts=[hs.normalise_host(row) for row in rows], raw=rows)
+    result = dict(changed=False, hosts=[], raw=[])
+
+    def run():
+        result["raw"] = walk(module.client, "ListHostStatus", host_name=p["host_name"], host_id=p["host_id"],
+                             private_ip=p["host_ip"], agent_status=p["agent_status"])
+        result["hosts"] = [hs.normalise_host(row) for row in result["raw"]]
+        return result
+
+    module.execute(run, result)
 
 
 if __name__ == "__main__":

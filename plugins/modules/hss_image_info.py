@@ -34,9 +34,12 @@ options:
     description: Only images of this version (for local images, applied only together with O(image_name)).
     type: str
   scan_status:
-    description: Only images in this scan state.
-    type: str
-    choices: [unscan, success, scanning, failed, waiting_for_scan]
+    description:
+      - Only images in one of these scan states, the words of RV(images[].scan_status).
+      - Each state is one filtered listing (V(failed) covers every failed scan).
+    type: list
+    elements: str
+    choices: [unscanned, waiting, scanning, success, failed]
   has_vul:
     description: Only images with (V(true)) or without (V(false)) vulnerabilities.
     type: bool
@@ -259,10 +262,10 @@ error:
            status: 401, operation: ListImageLocal, cloud: hss, ambiguous: false}
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import list_images
 
 LOCAL_ONLY = ("host_name", "host_id", "host_ip", "local_image_type")
 REGISTRY_ONLY = ("namespace", "registry_name", "registry_image_type", "latest_version")
@@ -274,7 +277,7 @@ def argument_spec():
         image_ids=dict(type="list", elements="str"),
         image_name=dict(type="str"),
         image_version=dict(type="str"),
-        scan_status=dict(type="str", choices=list(hs.LIST_SCAN_STATUSES)),
+        scan_status=dict(type="list", elements="str", choices=list(_scan.IMAGE_STATUS_CHOICES)),
         has_vul=dict(type="bool"),
         host_name=dict(type="str"),
         host_id=dict(type="str"),
@@ -289,63 +292,35 @@ def argument_spec():
 
 
 def build_query(params):
-    """``(list method, filters)`` of the options; ``ValueError`` for an option of the other image type."""
+    """The H5/H6 filters of the options; ``ValueError`` for an option of the other image type."""
     image_type = params["image_type"]
     other = REGISTRY_ONLY if image_type == "local" else LOCAL_ONLY
     wrong = [name for name in other if params[name] is not None]
     if wrong:
         raise ValueError("%s appl%s only to image_type=%s" % (
             ", ".join(wrong), "ies" if len(wrong) == 1 else "y", "registry" if image_type == "local" else "local"))
-    query = dict(image_name=params["image_name"], image_version=params["image_version"],
-                 scan_status=params["scan_status"], has_vul=params["has_vul"])
+    query = dict(image_name=params["image_name"], image_version=params["image_version"], has_vul=params["has_vul"])
     if image_type == "local":
         query.update(host_name=params["host_name"], host_id=params["host_id"], host_ip=params["host_ip"],
                      local_image_type=params["local_image_type"])
-        return "list_image_local", query
-    query.update(namespace=params["namespace"], registry_name=params["registry_name"],
-                 image_type=params["registry_image_type"], latest_version=params["latest_version"])
-    return "list_registry_images", query
-
-
-def vulnerability_query(row, image_type):
-    """The ListImageVulnerabilities query that names the image of an H5/H6 row."""
-    if image_type == "local":
-        return dict(image_type="local_image", image_name=row.get("image_name"), tag_name=row.get("image_version"))
-    return dict(image_type=row.get("image_type"), namespace=row.get("namespace"), image_name=row.get("image_name"),
-                tag_name=row.get("image_version"), instance_id=row.get("instance_id") or None)
+    else:
+        query.update(namespace=params["namespace"], registry_name=params["registry_name"],
+                     image_type=params["registry_image_type"], latest_version=params["latest_version"])
+    return query
 
 
 def main():
     module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    try:
-        method, query = build_query(p)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    image_type = p["image_type"]
     result = dict(changed=False, images=[], raw=dict(images=[]))
-    try:
-        rows = hs.walk(module.client, method, **query)
-        if p["host_name"]:
-            rows = [row for row in rows if row.get("host_name") == p["host_name"]]
-        if p["image_ids"] is not None:
-            wanted = set(p["image_ids"])
-            rows = [row for row in rows if row.get("image_id") in wanted]
-        images = [hs.normalise_image(row, image_type) for row in rows]
-        result["raw"]["images"] = rows
-        if p["vulnerabilities"]:
-            raw_vulns = {}
-            result["raw"]["vulnerabilities"] = raw_vulns
-            for row, image in zip(rows, images):
-                if image["vulnerability_count"] > 0 and image["id"] not in raw_vulns:
-                    raw_vulns[image["id"]] = hs.walk(module.client, "list_image_vulnerabilities",
-                                                     image_id=image["id"], **vulnerability_query(row, image_type))
-                image["findings"] = [hs.normalise_finding(vuln) for vuln in raw_vulns.get(image["id"], [])]
-                image["severity_counts"] = _scan.severity_counts(image["findings"])
-        result["images"] = images
-    except ApiError as exc:
-        module.fail_api_error(exc, **result)
-    module.exit_json(**result)
+
+    def run():
+        result["images"] = list_images(module.client, p["image_type"], build_query(p), statuses=p["scan_status"],
+                                       host_name=p["host_name"], image_ids=p["image_ids"],
+                                       findings=p["vulnerabilities"], raw=result["raw"])
+        return result
+
+    module.execute(run, result)
 
 
 if __name__ == "__main__":

@@ -99,20 +99,10 @@ options:
         starting one; use it to resume after a wait that timed out.
       - Required with O(state=absent).
     type: str
-  max_age:
-    description:
-      - An image whose last scan ended less than this long ago is not scanned again, for example V(30m), V(24h),
-        V(7d) or a number of seconds.
-      - Without it, an image that was ever scanned is not scanned again (unless O(force=true)).
-    type: str
-  force:
-    description:
-      - Scan every targeted image, even those scanned recently or being scanned.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - cloudsec.image_scan.hss
   - cloudsec.image_scan.connection
+  - cloudsec.image_scan.plan
   - cloudsec.image_scan.wait
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
@@ -197,6 +187,22 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: What the module did, in one sentence.
+  returned: always
+  type: str
+  sample: Started scan task 5f0b6f0e-8d1c-4a8e-9d6e-2f1c0b7a9e11 for 2 image(s); it is succeeded.
+attached:
+  description: Whether the module followed a scan that was already running instead of starting one.
+  returned: always
+  type: bool
+  sample: false
+tasks:
+  description: Every task started or followed by this run, in order, normalised like RV(task).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
 task:
   description:
     - The task started, followed or stopped; V(null) when no task was started (nothing needed a scan, or
@@ -318,268 +324,31 @@ error:
     ambiguous: false
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule, wait_argument_spec
-
-SCOPE_CHOICES = ["all"] + sorted(_scan.HSS_SCAN_SCOPES)
-#: Images given one by one are listed with one filtered call each up to this many; above it,
-#: one walk over every image is cheaper.
-FILTERED_LISTING_MAX = 10
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import ImageScan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
 
 
 def argument_spec():
-    spec = dict(
+    return scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         image_type=dict(type="str", default="registry", choices=list(hs.IMAGE_TYPES)),
-        scan_scope=dict(type="list", elements="str", default=["all"], choices=SCOPE_CHOICES),
+        scan_scope=dict(type="list", elements="str", default=["all"], choices=hs.SCAN_SCOPE_CHOICES),
         rate_limit=dict(type="int"),
         all_images=dict(type="bool", default=False),
         query=dict(type="dict"),
         images=dict(type="list", elements="dict"),
         task_id=dict(type="str"),
-        max_age=dict(type="str"),
-        force=dict(type="bool", default=False),
-    )
-    spec.update(wait_argument_spec())
-    return spec
-
-
-class ImageScan(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.result = dict(changed=False, task=None, images_triggered=[], images_skipped=[],
-                           raw=dict(task=None, images=[]))
-
-    # -- input -------------------------------------------------------------------------------
-
-    def check_input(self):
-        """Everything that can be checked without a request; fails naming the option."""
-        p = self.params
-        try:
-            hs.check_wait(p)
-            if p["state"] == "absent":
-                if not p["task_id"]:
-                    raise ValueError("state=absent needs task_id (the task to stop)")
-                return
-            self.scope = _scan.hss_scan_scope_mask(p["scan_scope"])
-            self.rate_limit = hs.check_rate_limit(p["rate_limit"])
-            self.max_age = hs.check_max_age(p["max_age"])
-            if p["task_id"]:
-                if p["images"] is not None or p["all_images"] or p["query"]:
-                    raise ValueError("task_id follows an existing task: do not give images, all_images or query with it")
-                return
-            if p["images"] is not None and p["all_images"]:
-                raise ValueError("images and all_images=true are mutually exclusive")
-            if p["query"] and not p["all_images"]:
-                raise ValueError("query selects images only with all_images=true")
-            if p["images"] is None and not p["all_images"]:
-                raise ValueError("one of images, all_images=true or task_id is required")
-            self.query = hs.check_query(p["query"], hs.H1_QUERY_FIELDS, image_type=p["image_type"])
-            self.images = hs.check_scan_images(p["images"], p["image_type"])
-        except ValueError as exc:
-            self.module.fail_json(msg=str(exc))
-
-    # -- state=present -----------------------------------------------------------------------
-
-    def list_targets(self):
-        """``(rows, exact)``: the listed rows of the targeted images, and whether the listing
-        selects exactly what the trigger would."""
-        p = self.params
-        client = self.module.client
-        image_type = p["image_type"]
-        method = "list_image_local" if image_type == "local" else "list_registry_images"
-        if p["all_images"]:
-            filters, check = hs.listing_filter(self.query, image_type)
-            rows = [row for row in hs.walk(client, method, **filters) if check(row)]
-            exact = not any(key in self.query for key in hs.UNPLANNABLE_KEYS)
-            return rows, exact
-        if len(self.images) <= FILTERED_LISTING_MAX:
-            listed = []
-            for spec in self.images:
-                filters = dict(image_name=spec["image_name"], image_version=spec["image_version"])
-                if image_type == "registry":
-                    filters["namespace"] = spec["namespace"]
-                listed.extend(hs.walk(client, method, **filters))
-        else:
-            listed = hs.walk(client, method)
-        rows, missing, seen = [], [], set()
-        for spec in self.images:
-            found = [row for row in listed if self.matches(spec, row)]
-            if not found:
-                missing.append(self.describe(spec))
-            for row in found:
-                key = hs.row_key(row) if image_type == "local" else row.get("id")
-                if key not in seen:
-                    seen.add(key)
-                    rows.append(row)
-        if missing:
-            self.module.fail_json(msg="HSS lists no %s image for images: %s" % (image_type, "; ".join(missing)),
-                                  **self.result)
-        return rows, True
-
-    def matches(self, spec, row):
-        if self.params["image_type"] == "local":
-            return row.get("image_id") == spec["image_id"]
-        return hs.int_or(row.get("id"), None) == spec["id"]
-
-    def describe(self, spec):
-        if self.params["image_type"] == "local":
-            return "image_id %s (%s:%s)" % (spec["image_id"], spec["image_name"], spec["image_version"])
-        return "id %s (%s/%s:%s)" % (spec["id"], spec["namespace"], spec["image_name"], spec["image_version"])
-
-    def build_body(self, to_scan, exact):
-        """The H1 body: the query itself when every image it selects is to be scanned (or when
-        that cannot be told), else the list of the images that need a scan."""
-        p = self.params
-        if p["all_images"]:
-            if p["force"] or not exact or not self.result["images_skipped"]:
-                return hs.h1_body(self.scope, self.rate_limit, True, self.query or None)
-            return hs.h1_body(self.scope, self.rate_limit, False,
-                              image_info=[hs.image_info_from_row(row, p["image_type"]) for row in to_scan])
-        specs = []
-        for row in to_scan:
-            specs.extend(spec for spec in self.images if self.matches(spec, row) and spec not in specs)
-        return hs.h1_body(self.scope, self.rate_limit, False, image_info=specs)
-
-    def trigger(self, body):
-        """Send H1 once per intent and return the H2 row of the task it created (or ``None``)."""
-        client = self.module.client
-        image_type = self.params["image_type"]
-        known = set(row.get("task_id") for row in hs.recent_task_rows(client, image_type))
-        since = hs.since_ms()
-        for attempt in (1, 2):
-            try:
-                client.create_manual_image_scan_task(body, global_image_type=image_type)
-            except ApiError as exc:
-                if not exc.ambiguous:
-                    raise
-                # The trigger may have been applied: look for its task before sending it again.
-                row = hs.find_new_task(client, image_type, since, known)
-                if row is not None:
-                    self.result["changed"] = True
-                    return row
-                if attempt == 2:
-                    self.module.fail_json(msg="%s; no task appeared after two attempts" % exc, error=exc.to_dict(),
-                                          **self.result)
-                continue
-            self.result["changed"] = True
-            return hs.find_new_task(client, image_type, since, known)
-        return None  # not reached
-
-    def present(self):
-        p = self.params
-        rows, exact = self.list_targets()
-        self.result["raw"]["images"] = rows
-        to_scan, triggered, skipped = hs.plan_grouped(rows, p["image_type"], self.max_age, p["force"])
-        if exact:
-            self.result["images_triggered"] = triggered
-            self.result["images_skipped"] = skipped
-            if not to_scan:
-                self.module.exit_json(**self.result)
-        else:
-            self.module.warn("query uses %s, which no listing can filter by: the module cannot tell which images "
-                             "need a scan and starts one" % ", ".join(k for k in hs.UNPLANNABLE_KEYS if k in self.query))
-        if self.module.check_mode:
-            self.result["changed"] = True
-            self.module.exit_json(**self.result)
-        row = self.trigger(self.build_body(to_scan, exact))
-        if row is None:
-            self.module.warn("the scan was started but its task did not appear in ListImageScanTask; "
-                             "follow it with cloudsec.image_scan.hss_image_scan_task_info")
-            self.module.exit_json(**self.result)
-        self.set_task(row)
-        if p["wait"]:
-            self.wait(row["task_id"])
-        self.module.exit_json(**self.result)
-
-    def set_task(self, row):
-        self.result["raw"]["task"] = row
-        self.result["task"] = hs.normalise_task(row)
-
-    def wait(self, task_id):
-        p = self.params
-        try:
-            row = hs.wait_for_task(self.module.client, task_id, p["wait_timeout"], p["wait_sleep"])
-        except _scan.WaitTimeout as exc:
-            if exc.last is not None:
-                self.set_task(exc.last)
-            task = self.result["task"] or {"id": task_id, "progress": None}
-            self.module.fail_json(msg="timed out after %ss waiting for task %s (progress %s%%); run again with "
-                                      "task_id to resume waiting" % (p["wait_timeout"], task_id, task.get("progress")),
-                                  **self.result)
-        if row is None:
-            self.module.fail_json(msg="task %s is no longer listed by ListImageScanTask" % task_id, **self.result)
-        self.set_task(row)
-        status = self.result["task"]["status"]
-        if status != _scan.TASK_SUCCEEDED:
-            self.module.fail_json(msg="task %s ended with status %s" % (task_id, status), **self.result)
-
-    def follow(self):
-        p = self.params
-        row = hs.get_task(self.module.client, p["task_id"])
-        if row is None:
-            self.module.fail_json(msg="task_id %s: ListImageScanTask lists no image scan task with this id" % p["task_id"],
-                                  **self.result)
-        self.set_task(row)
-        if p["wait"] and not hs.task_done(row):
-            self.wait(p["task_id"])
-        self.module.exit_json(**self.result)
-
-    # -- state=absent ------------------------------------------------------------------------
-
-    def absent(self):
-        p = self.params
-        client = self.module.client
-        task_id = p["task_id"]
-        row = hs.get_task(client, task_id)
-        if row is None:
-            self.module.fail_json(msg="task_id %s: ListImageScanTask lists no image scan task with this id" % task_id,
-                                  **self.result)
-        self.set_task(row)
-        if hs.task_done(row):
-            self.module.exit_json(**self.result)
-        self.result["changed"] = True
-        if self.module.check_mode:
-            self.module.exit_json(**self.result)
-        for attempt in (1, 2):
-            try:
-                client.stop_image_scan_task(task_id)
-                break
-            except ApiError as exc:
-                # Look before sending again: the stop may have been applied, or the task ended meanwhile.
-                row = hs.get_task(client, task_id)
-                if row is not None and hs.task_done(row):
-                    self.set_task(row)
-                    self.result["changed"] = self.result["task"]["status"] == _scan.TASK_STOPPED
-                    self.module.exit_json(**self.result)
-                if not exc.ambiguous or attempt == 2:
-                    self.result["changed"] = False
-                    self.module.fail_api_error(exc, **self.result)
-        row = hs.get_task(client, task_id)
-        if row is not None:
-            self.set_task(row)
-        self.module.exit_json(**self.result)
-
-    def run(self):
-        self.check_input()
-        p = self.params
-        try:
-            if p["state"] == "absent":
-                self.absent()
-            elif p["task_id"]:
-                self.follow()
-            else:
-                self.present()
-        except ApiError as exc:
-            self.module.fail_api_error(exc, **self.result)
+    ), batch=False)
 
 
 def main():
-    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
-    ImageScan(module).run()
+    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True,
+                       mutually_exclusive=[("images", "all_images"), ("task_id", "images"), ("task_id", "all_images"),
+                                           ("task_id", "query")],
+                       required_if=[("state", "absent", ("task_id",))])
+    module.execute(ImageScan(module))
 
 
 if __name__ == "__main__":

@@ -164,10 +164,10 @@ error:
            status: 401, operation: ListImageScanTask, cloud: hss, ambiguous: false}
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import walk
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 
 _TIME_MAX = 4070880000000
 
@@ -180,7 +180,7 @@ def argument_spec():
         type=dict(type="str", default="image_scan", choices=["image_scan", "image_sync"]),
         task_type=dict(type="str", choices=["cycle", "manual", "autoSync", "manualSync"]),
         task_status=dict(type="str", choices=["scanning", "finished"]),
-        scan_scope=dict(type="list", elements="str", choices=["all"] + sorted(_scan.HSS_SCAN_SCOPES)),
+        scan_scope=dict(type="list", elements="str", choices=hs.SCAN_SCOPE_CHOICES),
         create_time=dict(type="int"),
         end_time=dict(type="int"),
         max_results=dict(type="int"),
@@ -192,35 +192,31 @@ def build_query(params):
     for name in ("create_time", "end_time"):
         if params[name] is not None and not 0 <= params[name] <= _TIME_MAX:
             raise ValueError("%s must be between 0 and %d (epoch milliseconds)" % (name, _TIME_MAX))
-    if params["max_results"] is not None and params["max_results"] < 1:
-        raise ValueError("max_results must be 1 or more")
+    problems = list_problems(params)
+    if problems:
+        raise ValueError("; ".join(problems))
     for name in ("task_id", "task_name"):
         if params[name] is not None and not 1 <= len(params[name]) <= 256:
             raise ValueError("%s must be 1 to 256 characters long" % name)
     return dict(
-        type=params["type"],
-        task_id=params["task_id"],
-        task_name=params["task_name"],
-        global_image_type=params["image_type"],
-        task_type=params["task_type"],
-        task_status=params["task_status"],
-        scan_scope=_scan.hss_scan_scope_mask(params["scan_scope"]) if params["scan_scope"] else None,
-        create_time=params["create_time"],
-        end_time=params["end_time"],
+        type=params["type"], task_id=params["task_id"], task_name=params["task_name"],
+        global_image_type=params["image_type"], task_type=params["task_type"], task_status=params["task_status"],
+        scan_scope=hs.scan_scope_mask(params["scan_scope"]) if params["scan_scope"] else None,
+        create_time=params["create_time"], end_time=params["end_time"],
     )
 
 
 def main():
     module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
+    result = dict(changed=False, tasks=[], raw=[])
+
+    def run():
         query = build_query(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    try:
-        rows = hs.walk(module.client, "list_image_scan_tasks", max_results=module.params["max_results"], **query)
-    except ApiError as exc:
-        module.fail_api_error(exc, changed=False, tasks=[], raw=[])
-    module.exit_json(changed=False, tasks=[hs.normalise_task(row) for row in rows], raw=rows)
+        result["raw"] = walk(module.client, "ListImageScanTask", max_results=module.params["max_results"], **query)
+        result["tasks"] = [hs.normalise_task(row) for row in result["raw"]]
+        return result
+
+    module.execute(run, result)
 
 
 if __name__ == "__main__":

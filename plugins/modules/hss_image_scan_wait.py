@@ -19,7 +19,7 @@ description:
     to V(localhost) like the other modules), with a monotonic deadline and pauses that grow from O(wait_sleep).
   - With O(images) (local images, as returned in RV(cloudsec.image_scan.hss_local_image_scan#module:images_triggered)),
     each poll lists only the images that are waiting or being scanned (M(cloudsec.image_scan.hss_image_info) with
-    O(cloudsec.image_scan.hss_image_info#module:scan_status=waiting_for_scan) and V(scanning)), never the whole
+    O(cloudsec.image_scan.hss_image_info#module:scan_status=[waiting, scanning])), never the whole
     fleet. The wait ends when none of the given images is among them.
   - With O(task_id) (the C(task.id) of M(cloudsec.image_scan.hss_image_scan)), each poll reads that task
     (M(cloudsec.image_scan.hss_image_scan_task_info)). A task that ends otherwise than succeeded fails the action.

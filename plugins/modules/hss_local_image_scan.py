@@ -65,31 +65,18 @@ options:
     description:
       - Scan the images on the host of this private IP address.
     type: str
-  max_age:
-    description:
-      - An image whose last scan ended less than this long ago is not scanned again, for example V(30m), V(24h),
-        V(7d) or a number of seconds.
-      - Without it, an image that was ever scanned is not scanned again (unless O(force=true)).
-    type: str
-  force:
-    description:
-      - Scan every targeted image, even those scanned recently or being scanned.
-    type: bool
-    default: false
-  batch_size:
-    description:
-      - Most images sent in one BatchScanLocalImage call.
-    type: int
-    default: 100
 extends_documentation_fragment:
   - cloudsec.image_scan.hss
   - cloudsec.image_scan.connection
+  - cloudsec.image_scan.plan
+  - cloudsec.image_scan.plan.BATCH
   - cloudsec.image_scan.wait
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
   - cloudsec.image_scan.attributes.ACTIONGROUP_HSS
 notes:
+  - BatchScanLocalImage needs the C(region) header, so O(region) is required, also when O(endpoint) is set.
   - While waiting, the module lists only the images that are waiting or being scanned (ListImageLocal with
     C(scan_status=waiting_for_scan) and C(scan_status=scanning)) and stops when none of its images is among them;
     then it lists the targeted images once more for RV(images).
@@ -138,6 +125,27 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: What the module did, in one sentence.
+  returned: always
+  type: str
+  sample: Scanned 2 image(s).
+attached:
+  description: Whether the module only followed scans of its images that were already running (it started none).
+  returned: always
+  type: bool
+  sample: false
+tasks:
+  description: BatchScanLocalImage creates no task; always V([]).
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+task:
+  description: BatchScanLocalImage creates no task; always V(null).
+  returned: always
+  type: dict
+  sample: null
 images_triggered:
   description:
     - The targeted images (one entry per image and host) that the scan covers, or would cover in check mode,
@@ -264,205 +272,26 @@ error:
            status: 429, operation: BatchScanLocalImage, cloud: hss, ambiguous: false}
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import HssModule, wait_argument_spec
-
-#: Images given by name are listed with one filtered call each up to this many.
-FILTERED_LISTING_MAX = 10
-HOST_OPTIONS = ("host_name", "host_id", "host_ip")
-VOLATILE_KEYS = ("scan_status", "start_latest_scan_time", "end_latest_scan_time")
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import LocalImageScan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
 
 
 def argument_spec():
-    spec = dict(
+    return scan_argument_spec(dict(
         images=dict(type="list", elements="raw"),
         all_images=dict(type="bool", default=False),
         query=dict(type="dict"),
         host_name=dict(type="str"),
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
-        max_age=dict(type="str"),
-        force=dict(type="bool", default=False),
-        batch_size=dict(type="int", default=100),
-    )
-    spec.update(wait_argument_spec())
-    return spec
-
-
-def _ref_key(ref):
-    return (ref.get("id"), (ref.get("host") or {}).get("id"))
-
-
-class LocalImageScan(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.result = dict(changed=False, images_triggered=[], images_skipped=[], images=[], raw=dict(images=[]))
-        self.host_filters = dict((name, self.params[name]) for name in HOST_OPTIONS if self.params[name])
-
-    def check_input(self):
-        p = self.params
-        try:
-            hs.check_wait(p)
-            if p["batch_size"] < 1:
-                raise ValueError("batch_size must be 1 or more, got %s" % p["batch_size"])
-            self.max_age = hs.check_max_age(p["max_age"])
-            if p["images"] is not None and p["all_images"]:
-                raise ValueError("images and all_images=true are mutually exclusive")
-            if p["query"] and not (p["all_images"] or self.host_filters):
-                raise ValueError("query selects images only with all_images=true or a host (host_name, host_id, host_ip)")
-            if p["images"] is None and not p["all_images"] and not self.host_filters:
-                raise ValueError("one of images, all_images=true, host_name, host_id or host_ip is required")
-            self.query = hs.check_query(p["query"], hs.H3_QUERY_FIELDS)
-            self.images = hs.check_local_images(p["images"])
-        except ValueError as exc:
-            self.module.fail_json(msg=str(exc))
-
-    # -- listing -----------------------------------------------------------------------------
-
-    def on_host(self, row):
-        name = self.params["host_name"]
-        return not name or row.get("host_name") == name
-
-    def list_rows(self, final=False):
-        """The H5 rows of the targeted images (one walk, or one filtered walk per named image)."""
-        client = self.module.client
-        if self.params["images"] is None:
-            query = self.query
-            if final:
-                # The scan changes the status and scan time of the images: select them without those.
-                query = dict((key, value) for key, value in query.items() if key not in VOLATILE_KEYS)
-            filters, check = hs.listing_filter(query, "local")
-            filters.update(self.host_filters)
-            return [row for row in hs.walk(client, "list_image_local", **filters) if check(row) and self.on_host(row)]
-        if not self.images:
-            return []
-        by_name = all(spec.get("image_name") and spec.get("image_version") and not spec.get("image_id")
-                      and not spec.get("image_digest") for spec in self.images)
-        if by_name and len(self.images) <= FILTERED_LISTING_MAX:
-            listed = []
-            for spec in self.images:
-                listed.extend(hs.walk(client, "list_image_local", image_name=spec["image_name"],
-                                      image_version=spec["image_version"], **self.host_filters))
-        else:
-            listed = hs.walk(client, "list_image_local", **self.host_filters)
-        rows, missing, seen = [], [], set()
-        for spec in self.images:
-            found = [row for row in listed if hs.local_image_matches(spec, row) and self.on_host(row)]
-            if not found:
-                missing.append(hs.describe_local(spec))
-            for row in found:
-                if hs.row_key(row) not in seen:
-                    seen.add(hs.row_key(row))
-                    rows.append(row)
-        if missing and not final:
-            where = " on the host %s" % ", ".join("%s=%s" % item for item in sorted(self.host_filters.items())) \
-                if self.host_filters else ""
-            self.module.fail_json(msg="HSS lists no local image%s for images: %s" % (where, "; ".join(missing)),
-                                  **self.result)
-        return rows
-
-    # -- triggering --------------------------------------------------------------------------
-
-    def send(self, body, image_ids):
-        """Send one H3 call; after an ambiguous failure, send it again only for the images that
-        are not being scanned."""
-        client = self.module.client
-        for attempt in (1, 2):
-            try:
-                client.batch_scan_local_image(body)
-                self.result["changed"] = True
-                return
-            except ApiError as exc:
-                if not exc.ambiguous:
-                    raise
-                busy = set(key[0] for key in hs.in_progress_keys(client, **self.host_filters))
-                if image_ids is None:
-                    if busy:
-                        self.result["changed"] = True
-                        return
-                else:
-                    left = [image_id for image_id in image_ids if image_id not in busy]
-                    if len(left) < len(image_ids):
-                        self.result["changed"] = True
-                    if not left:
-                        return
-                    image_ids = left
-                    body = hs.h3_body([{"image_id": image_id} for image_id in left])
-                if attempt == 2:
-                    self.module.fail_json(msg="%s; the images were not being scanned after two attempts" % exc,
-                                          error=exc.to_dict(), **self.result)
-
-    def trigger(self, to_scan):
-        p = self.params
-        if p["all_images"] and not self.host_filters and (p["force"] or not self.result["images_skipped"]):
-            self.send(hs.h3_body(operate_all=True, query=self.query), None)
-            return
-        image_ids = []
-        for row in to_scan:
-            if row.get("image_id") not in image_ids:
-                image_ids.append(row.get("image_id"))
-        for batch in _scan.batches(image_ids, p["batch_size"]):
-            self.send(hs.h3_body([{"image_id": image_id} for image_id in batch]), batch)
-
-    # -- waiting -----------------------------------------------------------------------------
-
-    def awaited(self):
-        """The images the module waits for: those it triggered and those of its targets that
-        were already being scanned (so that a second run resumes waiting for them)."""
-        refs = list(self.result["images_triggered"])
-        refs.extend(ref for ref in self.result["images_skipped"] if ref.get("scan_status") in _scan.IMAGE_IN_PROGRESS)
-        return refs
-
-    def wait(self, refs):
-        p = self.params
-        ours = set(_ref_key(ref) for ref in refs)
-        client = self.module.client
-        try:
-            _scan.wait_for(lambda: ours & hs.in_progress_keys(client, **self.host_filters), lambda busy: not busy,
-                           p["wait_timeout"], p["wait_sleep"], clock=hs.CLOCK, sleeper=hs.SLEEP)
-        except _scan.WaitTimeout as exc:
-            pending = [ref for ref in refs if _ref_key(ref) in exc.last]
-            self.module.fail_json(
-                msg="timed out after %ss waiting for %d of %d images to be scanned; run again to wait further" % (
-                    p["wait_timeout"], len(pending), len(ours)),
-                images_pending=[dict(id=ref["id"], host=ref["host"]) for ref in pending],
-                progress=dict(total=len(ours), done=len(ours) - len(pending), in_progress=len(pending)),
-                **self.result)
-
-    def set_images(self, rows):
-        self.result["raw"]["images"] = rows
-        self.result["images"] = [hs.normalise_image(row, "local") for row in rows]
-
-    def run(self):
-        self.check_input()
-        p = self.params
-        try:
-            rows = self.list_rows()
-            self.set_images(rows)
-            to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.max_age, p["force"])
-            self.result["images_triggered"] = triggered
-            self.result["images_skipped"] = skipped
-            if self.module.check_mode:
-                self.result["changed"] = bool(to_scan)
-                self.module.exit_json(**self.result)
-            if to_scan:
-                self.trigger(to_scan)
-            refs = self.awaited()
-            if p["wait"] and refs:
-                self.wait(refs)
-                targeted = set(hs.row_key(row) for row in rows)
-                self.set_images([row for row in self.list_rows(final=True) if hs.row_key(row) in targeted])
-        except ApiError as exc:
-            self.module.fail_api_error(exc, **self.result)
-        self.module.exit_json(**self.result)
+    ))
 
 
 def main():
-    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
-    LocalImageScan(module).run()
+    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True,
+                       mutually_exclusive=[("images", "all_images")])
+    module.execute(LocalImageScan(module))
 
 
 if __name__ == "__main__":

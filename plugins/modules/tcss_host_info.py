@@ -14,9 +14,9 @@ description:
   - Each host carries its agent state, so a caller can tell a host that is not enrolled (absent from the list or
     V(not_installed)) or whose agent is V(offline) from a host that simply has no images.
 options:
-  status:
+  agent_status:
     description:
-      - Only hosts whose agent is in one of these states (a C(Status) filter).
+      - Only hosts whose agent is in one of these states (a C(Status) filter), the words of RV(hosts[].agent_status).
       - V(online) is C(ONLINE), V(offline) C(OFFLINE), V(not_installed) C(UNINSTALL) and V(all) C(ALL).
     type: list
     elements: str
@@ -93,7 +93,7 @@ EXAMPLES = r"""
 
 - name: Hosts outside any cluster whose agent is offline
   cloudsec.image_scan.tcss_host_info:
-    status: [offline]
+    agent_status: [offline]
     filters:
       - name: NonClusterNode
         values: ["true"]
@@ -122,10 +122,6 @@ hosts:
       description: V(online), V(offline), V(not_installed), or the lower-case TCSS word for any other state.
       type: str
       sample: online
-    status:
-      description: The TCSS agent state as TCSS gives it (C(ONLINE), C(OFFLINE), C(UNINSTALL)...).
-      type: str
-      sample: ONLINE
     cluster:
       description: C({id, name}) of the cluster the host belongs to, V(null) when none.
       type: dict
@@ -198,54 +194,44 @@ raw:
       Status: ONLINE
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import TcssModule
-
-PAGE = 100
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 
 
 def argument_spec():
     return dict(
-        status=dict(type="list", elements="str", choices=["online", "offline", "not_installed", "all"]),
+        agent_status=dict(type="list", elements="str", choices=list(ts.AGENT_STATUS_TO_FILTER)),
         host_name=dict(type="list", elements="str"),
         host_ip=dict(type="list", elements="str"),
         host_id=dict(type="list", elements="str"),
-        filters=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True),
-            values=dict(type="list", elements="str", required=True),
-            exact_match=dict(type="bool"),
-        )),
+        filters=dict(type="list", elements="dict", options=ts.filter_suboptions()),
         max_results=dict(type="int"),
     )
 
 
 def input_problems(params):
-    problems = _tcss_scan.check_filters(params.get("filters"), "filters", _tcss_scan.HOST_FILTER_NAMES,
-                                        _tcss_scan.host_filter_values_problem)
-    for name in ("status", "host_name", "host_ip", "host_id"):
-        if params.get(name) is not None and not params[name]:
-            problems.append("%s must list at least one value" % name)
-        problems.extend(_tcss_scan.check_ids(params.get(name), name))
-    if params.get("max_results") is not None and params["max_results"] < 1:
-        problems.append("max_results must be 1 or more, got %s" % params["max_results"])
-    return problems
+    problems = ts.check_filters(params.get("filters"), "filters", ts.HOST_FILTER_NAMES, ts.host_filter_values_problem)
+    return problems + list_problems(params, ("agent_status", "host_name", "host_ip", "host_id"))
 
 
 def main():
     module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    problems = input_problems(params)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    filters = _tcss_scan.host_list_filters(params["filters"], params["status"], params["host_name"],
-                                           params["host_ip"], params["host_id"])
-    try:
-        rows = module.client.paginate("DescribeAssetHostList", {"Filters": filters} if filters else {},
-                                      limit=PAGE, max_results=params["max_results"])
-    except ApiError as exc:
-        module.fail_api_error(exc, changed=False, hosts=[], raw=[])
-    module.exit_json(changed=False, hosts=[_tcss_scan.normalise_host(row) for row in rows], raw=rows)
+    result = dict(changed=False, hosts=[], raw=[])
+
+    def run():
+        problems = input_problems(params)
+        if problems:
+            raise ValueError("; ".join(problems))
+        filters = ts.host_list_filters(params["filters"], params["agent_status"], params["host_name"],
+                                       params["host_ip"], params["host_id"])
+        result["raw"] = module.client.paginate("DescribeAssetHostList", {"Filters": filters} if filters else {},
+                                               params["max_results"])
+        result["hosts"] = [ts.normalise_host(row) for row in result["raw"]]
+        return result
+
+    module.execute(run, result)
 
 
 if __name__ == "__main__":

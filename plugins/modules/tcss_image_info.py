@@ -263,24 +263,18 @@ raw:
 """
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import TcssModule
-
-PAGE = 100
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import attach_hosts, findings, list_images
 
 
 def argument_spec():
     return dict(
-        filters=dict(type="list", elements="dict", options=dict(
-            name=dict(type="str", required=True, choices=list(_tcss_scan.IMAGE_FILTER_NAMES)),
-            values=dict(type="list", elements="str", required=True),
-            exact_match=dict(type="bool"),
-        )),
+        filters=dict(type="list", elements="dict", options=ts.filter_suboptions(ts.IMAGE_FILTER_NAMES)),
         image_ids=dict(type="list", elements="str"),
         image_name=dict(type="str"),
-        scan_status=dict(type="list", elements="str",
-                         choices=["unscanned", "waiting", "scanning", "success", "failed"]),
+        scan_status=dict(type="list", elements="str", choices=list(_scan.IMAGE_STATUS_CHOICES)),
         max_results=dict(type="int"),
         vulnerabilities=dict(type="bool", default=False),
         hosts=dict(type="bool", default=False),
@@ -288,94 +282,39 @@ def argument_spec():
 
 
 def input_problems(params):
-    problems = _tcss_scan.check_filters(params.get("filters"), "filters", _tcss_scan.IMAGE_FILTER_NAMES,
-                                        _tcss_scan.image_filter_values_problem)
-    problems.extend(_tcss_scan.check_ids(params.get("image_ids"), "image_ids"))
-    if params.get("image_ids") is not None and not params["image_ids"]:
-        problems.append("image_ids must list at least one image ID")
+    problems = ts.check_filters(params.get("filters"), "filters", ts.IMAGE_FILTER_NAMES, ts.image_filter_values_problem)
     if params.get("image_name") is not None and not params["image_name"].strip():
         problems.append("image_name must not be empty")
-    if params.get("scan_status") is not None and not params["scan_status"]:
-        problems.append("scan_status must list at least one of unscanned, waiting, scanning, success, failed")
-    if params.get("max_results") is not None and params["max_results"] < 1:
-        problems.append("max_results must be 1 or more, got %s" % params["max_results"])
-    return problems
-
-
-def list_images(client, params):
-    """T5 rows for the options, every page (or up to ``max_results``)."""
-    filters = _tcss_scan.image_list_filters(params["filters"], None, params["image_name"], params["scan_status"])
-    limit = params["max_results"]
-    if not params["image_ids"]:
-        return client.paginate("DescribeAssetImageList", {"Filters": filters} if filters else {}, limit=PAGE,
-                               max_results=limit)
-    rows = []
-    for chunk in _scan.batches(_tcss_scan.unique(params["image_ids"]), _tcss_scan.FILTER_CHUNK):
-        chunk_filters = filters + [{"Name": "ImageID", "Values": chunk, "ExactMatch": True}]
-        left = None if limit is None else limit - len(rows)
-        rows.extend(client.paginate("DescribeAssetImageList", {"Filters": chunk_filters}, limit=PAGE,
-                                    max_results=left))
-        if limit is not None and len(rows) >= limit:
-            break
-    return rows
-
-
-def collect_hosts(client, images, listed_everything):
-    """T8 pairs for the images (all pairs at once when every image was listed, else by chunks of image
-    IDs) and T7 hosts; returns ``(pairs, host rows)``."""
-    ids = [image["id"] for image in images]
-    if listed_everything:
-        try:
-            pairs = client.image_host_pairs()
-        except ApiError as exc:
-            if exc.code != "IncompleteAnswer":
-                raise
-            pairs = client.image_host_pairs("ImageID", ids, _tcss_scan.FILTER_CHUNK)
-    else:
-        pairs = client.image_host_pairs("ImageID", ids, _tcss_scan.FILTER_CHUNK)
-    host_rows = client.paginate("DescribeAssetHostList", {}, limit=PAGE) if pairs else []
-    return pairs, host_rows
-
-
-def collect_findings(client, image):
-    """T6 rows of one image, every page (``[]`` when TCSS no longer knows the image)."""
-    try:
-        return client.paginate("DescribeAssetImageVulList", {"ImageID": image["id"]}, limit=PAGE)
-    except ApiError as exc:
-        if exc.code == "ResourceNotFound":
-            return []
-        raise
+    return problems + list_problems(params, ("image_ids", "scan_status"))
 
 
 def main():
     module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    problems = input_problems(params)
-    if problems:
-        module.fail_json(msg="Invalid options: %s." % "; ".join(problems))
-    client = module.client
-    raw = {"images": []}
-    try:
-        rows = list_images(client, params)
-        raw["images"] = rows
-        images = [_tcss_scan.normalise_image(row) for row in rows]
+    result = dict(changed=False, images=[], raw={"images": []})
+
+    def run():
+        problems = input_problems(params)
+        if problems:
+            raise ValueError("; ".join(problems))
+        filters = ts.image_list_filters(params["filters"], None, params["image_name"], params["scan_status"])
+        rows = list_images(module.client, filters, params["image_ids"], params["max_results"])
+        result["raw"]["images"] = rows
+        images = [ts.normalise_image(row) for row in rows]
         if params["vulnerabilities"]:
-            raw["vulnerabilities"] = {}
+            found = result["raw"]["vulnerabilities"] = {}
             for image in images:
                 # Only images with vulnerabilities are asked for them.
-                found = collect_findings(client, image) if image["vulnerability_count"] > 0 else []
-                raw["vulnerabilities"][image["id"]] = found
-                _tcss_scan.add_findings(image, found)
-        if params["hosts"]:
+                found[image["id"]] = findings(module.client, image) if image["vulnerability_count"] > 0 else []
+                ts.add_findings(image, found[image["id"]])
+        if params["hosts"] and images:
             listed_everything = not (params["filters"] or params["image_ids"] or params["image_name"]
                                      or params["scan_status"] or params["max_results"])
-            pairs, host_rows = collect_hosts(client, images, listed_everything) if images else ([], [])
-            raw["image_hosts"], raw["hosts"] = pairs, host_rows
-            hosts_by_id = dict((row.get("HostID"), _tcss_scan.host_ref(row)) for row in host_rows)
-            _tcss_scan.attach_hosts(images, pairs, hosts_by_id)
-    except ApiError as exc:
-        module.fail_api_error(exc, changed=False, images=[], raw=raw)
-    module.exit_json(changed=False, images=images, raw=raw)
+            attach_hosts(module.client, images, listed_everything, result["raw"])
+        result["images"] = images
+        return result
+
+    module.execute(run, dict(changed=False, images=[], raw=result["raw"]))
 
 
 if __name__ == "__main__":

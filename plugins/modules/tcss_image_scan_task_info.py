@@ -149,36 +149,22 @@ raw:
       RequestId: 5b0b7a4e-2f8d-4c1e-b8c0-7b8f0f9d6a21
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import TcssModule
-
-NOT_FOUND = ("ResourceNotFound", "InvalidParameterValue.TaskNotFound")
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import task_info
 
 
 def main():
     module = TcssModule(argument_spec=dict(task_id=dict(type="str")), supports_check_mode=True)
     task_id = module.params["task_id"]
-    if task_id is not None and not task_id.strip():
-        module.fail_json(msg="Invalid options: task_id must not be empty.")
-    client = module.client
     raw = {"status": None, "one_click_task": None}
-    try:
-        raw["one_click_task"] = client.describe_asset_image_scan_task()
-        one_click = _tcss_scan.task_from_one_click(raw["one_click_task"])
-        wanted = task_id.strip() if task_id is not None else (one_click or {}).get("id")
-        task = None
-        if wanted:
-            try:
-                raw["status"] = client.describe_asset_image_scan_status({"TaskID": wanted})
-            except ApiError as exc:
-                if exc.code not in NOT_FOUND:
-                    raise
-            else:
-                task = _tcss_scan.merge_task(_tcss_scan.task_from_status(raw["status"], task_id=wanted), one_click)
-    except ApiError as exc:
-        module.fail_api_error(exc, changed=False, raw=raw)
-    module.exit_json(changed=False, task=task, tasks=[task] if task else [], raw=raw)
+
+    def run():
+        if task_id is not None and not task_id.strip():
+            raise ValueError("task_id must not be empty")
+        task = task_info(module.client, task_id.strip() if task_id is not None else None, raw)
+        return dict(changed=False, task=task, tasks=[task] if task else [], raw=raw)
+
+    module.execute(run, dict(changed=False, raw=raw))
 
 
 if __name__ == "__main__":

@@ -11,29 +11,18 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 import copy
-import time
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _ops, _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import wait_argument_spec, wait_problems
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._ops import ModuleError
 
 display = Display()
 
-# Indirections the unit tests replace.
-_clock = time.monotonic
-_sleep = time.sleep
-
 #: An unchanged progress line is shown again after this many seconds.
 REPEAT_AFTER = 60.0
-
-
-class Failed(Exception):
-    """End the action as failed with this result."""
-
-    def __init__(self, **result):
-        super(Failed, self).__init__(result.get("msg"))
-        self.result = result
 
 
 class Progress(object):
@@ -44,14 +33,14 @@ class Progress(object):
     def __init__(self, label, show):
         self.label = label
         self.show = show
-        self.started = _clock()
+        self.started = _clock.monotonic()
         self.shown = None
         self.shown_at = None
         self.polls = 0
         self.last = None
 
     def elapsed(self):
-        return _clock() - self.started
+        return _clock.monotonic() - self.started
 
     def update(self, done, total, percent=None):
         self.polls += 1
@@ -59,7 +48,7 @@ class Progress(object):
             percent = 100 if not total else int(100 * done / total)
         self.last = dict(total=total, done=done, in_progress=max(total - done, 0), percent=percent)
         line = "%s: %d%% (%d/%d images done)" % (self.label, percent, done, total)
-        now = _clock()
+        now = _clock.monotonic()
         if self.show and (line != self.shown or now - self.shown_at >= REPEAT_AFTER):
             display.display("%s after %ds" % (line, int(round(self.elapsed()))), stderr=True)
             self.shown, self.shown_at = line, now
@@ -82,15 +71,14 @@ class ScanWaitAction(ActionBase):
     #: Element type of the ``images`` option.
     IMAGE_ELEMENTS = "str"
 
-    @staticmethod
-    def cloud_argument_spec():
-        raise NotImplementedError
+    #: The cloud's module base class, whose shared options the action takes.
+    MODULE = None
 
     @classmethod
     def shared_spec(cls):
         """The authentication and connection options, passed on as given: without the environment
         fallbacks, which the modules apply themselves where they run."""
-        spec = copy.deepcopy(cls.cloud_argument_spec())
+        spec = copy.deepcopy(cls.MODULE.shared_argument_spec())
         for option in spec.values():
             option.pop("fallback", None)
         return spec
@@ -100,11 +88,10 @@ class ScanWaitAction(ActionBase):
         spec = dict(
             images=dict(type="list", elements=cls.IMAGE_ELEMENTS),
             task_id=dict(type="str"),
-            wait_timeout=dict(type="int", default=600),
-            wait_sleep=dict(type="int", default=5),
             label=dict(type="str"),
             display_progress=dict(type="bool", default=True),
         )
+        spec.update(dict((name, option) for name, option in wait_argument_spec().items() if name != "wait"))
         spec.update(cls.shared_spec())
         return spec
 
@@ -114,7 +101,7 @@ class ScanWaitAction(ActionBase):
         args.update(module_args)
         result = self._execute_module(module_name=module, module_args=args, task_vars=task_vars)
         if result.get("failed"):
-            raise Failed(msg="%s failed while waiting: %s" % (module, result.get("msg")), error=result.get("error"))
+            raise ModuleError("%s failed while waiting: %s" % (module, result.get("msg")), error=result.get("error"))
         return result
 
     def run(self, tmp=None, task_vars=None):
@@ -124,13 +111,14 @@ class ScanWaitAction(ActionBase):
             argument_spec=self.argument_spec(), mutually_exclusive=[("images", "task_id")])
         result["changed"] = False
         try:
-            if params["wait_timeout"] < 0 or params["wait_sleep"] < 1:
-                raise ValueError("wait_timeout must be 0 or more and wait_sleep 1 or more")
+            problems = wait_problems(params)
+            if problems:
+                raise ValueError("; ".join(problems))
             if params["task_id"] is not None:
                 result.update(self.wait_task(params, task_vars))
             else:
                 result.update(self.wait_images(params, task_vars))
-        except Failed as failure:
+        except ModuleError as failure:
             result.update(failure.result, failed=True)
         except ValueError as exc:
             result.update(failed=True, msg=str(exc))
@@ -138,8 +126,9 @@ class ScanWaitAction(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
 
-    def _wait(self, poll, is_done, params):
-        return _scan.wait_for(poll, is_done, params["wait_timeout"], params["wait_sleep"], clock=_clock, sleeper=_sleep)
+    @staticmethod
+    def _wait(poll, is_done, params, on_timeout):
+        return _ops.wait(poll, is_done, params["wait_timeout"], params["wait_sleep"], on_timeout)
 
     # -- one task ----------------------------------------------------------------------------
 
@@ -156,21 +145,19 @@ class ScanWaitAction(ActionBase):
         def poll():
             task = self.read_task(task_id, task_vars)
             if not task:
-                raise Failed(msg="%s knows no image scan task with ID %s" % (self.CLOUD, task_id), task=None)
+                raise ModuleError("%s knows no image scan task with ID %s" % (self.CLOUD, task_id), task=None)
             done = int(task.get("succeeded") or 0) + int(task.get("failed") or 0)
             progress.update(done, int(task.get("total") or 0), percent=int(task.get("progress") or 0))
             return task
 
-        try:
-            task = self._wait(poll, lambda t: _scan.task_is_done(t.get("status")), params)
-        except _scan.WaitTimeout as exc:
-            raise Failed(
-                msg="Timed out after %ss waiting for %s scan task %s (progress %s%%); run again to wait further" % (
-                    params["wait_timeout"], self.CLOUD, task_id, exc.last.get("progress")),
-                task=exc.last, **progress.summary())
+        def on_timeout(last):
+            return _ops.timed_out("%s scan task %s" % (self.CLOUD, task_id), params["wait_timeout"], task=last,
+                                  **progress.summary())
+
+        task = self._wait(poll, lambda t: _scan.task_is_done(t.get("status")), params, on_timeout)
         if task.get("status") != _scan.TASK_SUCCEEDED:
-            raise Failed(msg="%s scan task %s ended with status %s" % (self.CLOUD, task_id, task.get("status")),
-                         task=task, **progress.summary())
+            raise ModuleError("%s scan task %s ended with status %s" % (self.CLOUD, task_id, task.get("status")),
+                              task=task, **progress.summary())
         return dict(msg="%s scan task %s succeeded." % (self.CLOUD, task_id), task=task, **progress.summary())
 
     # -- images whose task is not known -------------------------------------------------------
@@ -199,11 +186,11 @@ class ScanWaitAction(ActionBase):
             progress.update(len(keys) - len(pending), len(keys))
             return pending
 
-        try:
-            self._wait(poll, lambda pending: not pending, params)
-        except _scan.WaitTimeout as exc:
-            raise Failed(
-                msg="Timed out after %ss waiting for %d of %d images to be scanned; run again to wait further" % (
-                    params["wait_timeout"], len(exc.last), len(keys)),
-                images_pending=self.pending_list(exc.last), **progress.summary())
+        def on_timeout(pending):
+            summary = progress.summary()
+            return _ops.timed_out("%d of %d images to be scanned" % (len(pending), len(keys)), params["wait_timeout"],
+                                  images_pending=self.pending_list(pending), polls=summary["polls"],
+                                  elapsed=summary["elapsed"], progress=summary["progress"])
+
+        self._wait(poll, lambda pending: not pending, params, on_timeout)
         return dict(msg="%d images scanned." % len(keys), images_pending=[], **progress.summary())

@@ -21,6 +21,8 @@ from requests.structures import CaseInsensitiveDict
 import urllib3
 from urllib3 import exceptions as u3
 
+from ansible_collections.cloudsec.image_scan.tests.unit.clock import FakeClock, install
+
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 
 
@@ -81,22 +83,6 @@ def fake_session(script=()):
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session, adapter
-
-
-class FakeClock(object):
-    """A monotonic clock that only moves when something sleeps."""
-
-    def __init__(self, start=1000.0):
-        self.now = start
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 # -- exceptions exactly as requests raises them ------------------------------------------------
@@ -184,5 +170,6 @@ def fakes():
 
 
 @pytest.fixture
-def clock():
-    return FakeClock()
+def clock(monkeypatch):
+    """A ``FakeClock`` installed as the collection's clock."""
+    return install(monkeypatch)

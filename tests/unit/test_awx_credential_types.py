@@ -9,12 +9,12 @@ import pathlib
 import pytest
 import yaml
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_module, _tcss_module
 
 DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "awx"
 CASES = [
-    ("credential_type_hss.yml", _module.hss_auth_argument_spec()),
-    ("credential_type_tcss.yml", _module.tcss_auth_argument_spec()),
+    ("credential_type_hss.yml", _hss_module.hss_auth_argument_spec()),
+    ("credential_type_tcss.yml", _tcss_module.tcss_auth_argument_spec()),
 ]
 
 

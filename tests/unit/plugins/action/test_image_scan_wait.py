@@ -32,8 +32,6 @@ class Harness(object):
         connection._shell.tmpdir = None
         self.action = plugin.ActionModule(task, connection, mock.MagicMock(), None, None, None)
         monkeypatch.setattr(self.action, "_execute_module", self.execute)
-        monkeypatch.setattr(sw, "_clock", clock)
-        monkeypatch.setattr(sw, "_sleep", clock.sleep)
         monkeypatch.setattr(sw.display, "display", self.show)
         self.clock = clock
 
@@ -81,9 +79,9 @@ REFS = [
 def test_hss_waits_for_its_images_with_one_line_per_poll(monkeypatch, clock):
     h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_sleep=1, access_key="AK", secret_key="SK",
                                              region="cn-north-4"), [
-        local(("a", "h1"), ("b", "h9")), local(("b", "h2"), ("zz", "h1")),  # a, b busy: 1/3
-        local(), local(("b", "h2")),  # b busy: 2/3
-        local(), local(),  # done
+        local(("a", "h1"), ("b", "h9"), ("b", "h2"), ("zz", "h1")),  # a, b busy: 1/3
+        local(("b", "h2")),  # b busy: 2/3
+        local(),  # done
     ])
     result = h.run()
     assert not result.get("failed"), result
@@ -95,15 +93,15 @@ def test_hss_waits_for_its_images_with_one_line_per_poll(monkeypatch, clock):
                        "HSS scan: 100% (3/3 images done) after 2s"]
     assert clock.sleeps == [1.0, 1.5]
     # Only the images in progress are listed, with the task's credentials passed on and nothing else.
-    assert [c[1]["scan_status"] for c in h.calls] == ["waiting_for_scan", "scanning"] * 3
+    assert [c[1]["scan_status"] for c in h.calls] == [["waiting", "scanning"]] * 3
     assert set(c[0] for c in h.calls) == {"cloudsec.image_scan.hss_image_info"}
-    assert h.calls[0][1] == {"image_type": "local", "scan_status": "waiting_for_scan", "access_key": "AK",
+    assert h.calls[0][1] == {"image_type": "local", "scan_status": ["waiting", "scanning"], "access_key": "AK",
                              "secret_key": "SK", "region": "cn-north-4"}
 
 
 def test_hss_an_image_id_alone_waits_for_the_image_on_every_host(monkeypatch, clock):
     h = Harness(hw, monkeypatch, clock, dict(images=["a"], wait_sleep=1), [
-        local(), local(("a", "h7")), local(), local()])
+        local(("a", "h7")), local()])
     result = h.run()
     assert result["progress"]["done"] == 1 and result["polls"] == 2
 
@@ -111,8 +109,8 @@ def test_hss_an_image_id_alone_waits_for_the_image_on_every_host(monkeypatch, cl
 def test_hss_unchanged_progress_is_shown_again_only_after_a_minute(monkeypatch, clock):
     answers = []
     for _poll in range(12):
-        answers.extend([local(("a", "h1")), local()])
-    answers.extend([local(), local()])
+        answers.append(local(("a", "h1")))
+    answers.append(local())
     h = Harness(hw, monkeypatch, clock, dict(images=REFS[:1], wait_sleep=10), answers)
     result = h.run()
     assert result["polls"] == 13, h.lines
@@ -125,10 +123,10 @@ def test_hss_unchanged_progress_is_shown_again_only_after_a_minute(monkeypatch, 
 
 def test_hss_times_out_with_what_is_pending(monkeypatch, clock):
     h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_timeout=5, wait_sleep=2),
-                [local(("a", "h1")), local()] * 10)
+                [local(("a", "h1"))] * 10)
     result = h.run()
     assert result["failed"] is True
-    assert result["msg"].startswith("Timed out after 5s waiting for 1 of 3 images to be scanned")
+    assert result["msg"].startswith("Timed out after 5 seconds waiting for 1 of 3 images to be scanned")
     assert result["images_pending"] == [{"id": "a", "host": {"id": "h1"}}]
     assert result["progress"]["in_progress"] == 1
     assert sum(clock.sleeps) == pytest.approx(5)
@@ -235,7 +233,8 @@ def test_tcss_task_timeout_returns_the_task(monkeypatch, clock):
                 [tcss_task("running", 10)] * 10)
     result = h.run()
     assert result["failed"] is True and result["task"]["progress"] == 10
-    assert "Timed out after 3s waiting for TCSS scan task tc-1 (progress 10%)" in result["msg"]
+    assert "Timed out after 3 seconds waiting for TCSS scan task tc-1 (task ID tc-1, status running, progress 10%)" \
+        in result["msg"]
 
 
 def test_tcss_unknown_task_fails(monkeypatch, clock):
@@ -267,11 +266,12 @@ def test_tcss_empty_task_id_is_refused(monkeypatch, clock):
 
 
 @pytest.mark.parametrize("plugin", [hw, tw])
-@pytest.mark.parametrize("bad", [dict(wait_timeout=-1), dict(wait_sleep=0)])
-def test_wait_options_that_cannot_work_are_refused(monkeypatch, clock, plugin, bad):
+@pytest.mark.parametrize("bad, words", [(dict(wait_timeout=-1), "wait_timeout must be 0 or more"),
+                                        (dict(wait_sleep=0), "wait_sleep must be 1 or more")])
+def test_wait_options_that_cannot_work_are_refused(monkeypatch, clock, plugin, bad, words):
     h = Harness(plugin, monkeypatch, clock, dict(task_id="t-1", **bad), [])
     result = h.run()
-    assert result["failed"] is True and "wait_timeout must be 0 or more" in result["msg"] and h.calls == []
+    assert result["failed"] is True and words in result["msg"] and h.calls == []
 
 
 def test_the_shared_options_are_the_modules_own_without_environment_fallbacks():

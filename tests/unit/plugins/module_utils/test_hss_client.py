@@ -27,16 +27,24 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import (
     RetryPolicy,
     parse_endpoint,
 )
+from ansible_collections.cloudsec.image_scan.tests.unit.clock import FakeClock, install
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 WHEN = datetime.datetime(2025, 1, 2, 3, 4, 5)
+
+
+@pytest.fixture(autouse=True)
+def _pinned(monkeypatch):
+    install(monkeypatch, FakeClock(wall=WHEN.replace(tzinfo=datetime.timezone.utc).timestamp()))
+
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..")
 
 
 def _client(fakes, script=((200, b"{}", {}),), **kwargs):
     session, adapter = fakes.fake_session(list(script))
     transport = HttpTransport(session=session, retry_policy=RetryPolicy(retries=0))
-    options = dict(region="cn-north-4", access_key="AK", secret_key="SK", now=lambda: WHEN)
+    options = dict(region="cn-north-4", access_key="AK", secret_key="SK")
     options.update(kwargs)
     return HssClient(transport, PROJECT, **options), adapter
 
@@ -88,7 +96,7 @@ def test_endpoint_with_user_information_is_refused_without_repeating_it():
 
 def test_endpoint_overrides_region_and_path_is_ignored(fakes):
     client, adapter = _client(fakes, endpoint="http://127.0.0.1:8080/some/prefix")
-    client.list_image_local(limit=10)
+    client.call("ListImageLocal", dict(limit=10))
     sent = adapter.sent[0]
     assert sent.url == "http://127.0.0.1:8080/v5/%s/image/local-repositories?limit=10" % PROJECT
     assert sent.headers["Host"] == "127.0.0.1:8080"
@@ -98,7 +106,7 @@ def test_endpoint_overrides_region_and_path_is_ignored(fakes):
 
 def test_signed_headers_like_the_sdk(fakes):
     client, adapter = _client(fakes)
-    client.list_image_scan_tasks(type="image_scan")
+    client.call("ListImageScanTask", dict(type="image_scan"))
     headers = adapter.sent[0].headers
     assert headers["Content-Type"] == "application/json"  # on GET too, like the SDK
     assert headers["User-Agent"] == USER_AGENT
@@ -113,26 +121,25 @@ def test_signed_headers_like_the_sdk(fakes):
 def test_region_header_on_every_call_when_known(fakes):
     client, adapter = _client(fakes, script=[(200, b"{}", {})] * len(APIS))
     client.create_manual_image_scan_task({}, "registry")
-    client.list_image_scan_tasks()
+    client.call("ListImageScanTask")
     client.batch_scan_local_image({})
     client.stop_image_scan_task("t")
-    client.list_image_local()
-    client.list_registry_images()
-    client.list_swr_image_repository(image_type="private_image")
-    client.list_image_vulnerabilities("img")
-    client.list_host_status()
+    client.call("ListImageLocal")
+    client.call("ListRegistryImages")
+    client.call("ListImageVulnerabilities", dict(image_id="img"))
+    client.call("ListHostStatus")
     assert [r.headers["region"] for r in adapter.sent] == ["cn-north-4"] * len(APIS)
 
 
 def test_no_region_header_without_region(fakes):
     client, adapter = _client(fakes, region=None, endpoint="https://hss.example.com")
-    client.list_image_local()
+    client.call("ListImageLocal")
     assert "region" not in adapter.sent[0].headers
 
 
 def test_security_token_is_sent_and_signed(fakes):
     client, adapter = _client(fakes, security_token="TOKEN/+==")
-    client.list_image_local()
+    client.call("ListImageLocal")
     headers = adapter.sent[0].headers
     assert headers["X-Security-Token"] == "TOKEN/+=="
     assert ";x-security-token," in headers["Authorization"]
@@ -140,7 +147,7 @@ def test_security_token_is_sent_and_signed(fakes):
 
 def test_auth_token_instead_of_a_signature(fakes):
     client, adapter = _client(fakes, access_key=None, secret_key=None, auth_token="IAM-TOKEN")
-    client.list_image_local()
+    client.call("ListImageLocal")
     headers = adapter.sent[0].headers
     assert headers["X-Auth-Token"] == "IAM-TOKEN"
     assert "Authorization" not in headers and "X-Sdk-Date" not in headers
@@ -149,7 +156,7 @@ def test_auth_token_instead_of_a_signature(fakes):
 
 def test_aksk_wins_over_auth_token(fakes):
     client, adapter = _client(fakes, auth_token="IAM-TOKEN")
-    client.list_image_local()
+    client.call("ListImageLocal")
     assert "X-Auth-Token" not in adapter.sent[0].headers
     assert adapter.sent[0].headers["Authorization"].startswith("SDK-HMAC-SHA256 ")
 
@@ -166,8 +173,8 @@ def test_credentials_and_project_are_required(fakes):
 
 def test_query_building(fakes):
     client, adapter = _client(fakes, enterprise_project_id="all_granted_eps")
-    client.list_image_local(image_name="my app/nginx", has_vul=True, host_name=None, tag=["b v", "a+1"],
-                            task_name="", limit=200, offset=0)
+    client.call("ListImageLocal", dict(image_name="my app/nginx", has_vul=True, host_name=None, tag=["b v", "a+1"],
+                                       task_name="", limit=200, offset=0))
     query = urlsplit(adapter.sent[0].url).query
     assert query == ("enterprise_project_id=all_granted_eps&has_vul=true&image_name=my%20app%2Fnginx"
                      "&limit=200&offset=0&tag=a%2B1&tag=b%20v&task_name=")
@@ -175,7 +182,7 @@ def test_query_building(fakes):
 
 def test_explicit_enterprise_project_wins(fakes):
     client, adapter = _client(fakes, enterprise_project_id="0")
-    client.list_image_local(enterprise_project_id="ep-1")
+    client.call("ListImageLocal", dict(enterprise_project_id="ep-1"))
     assert urlsplit(adapter.sent[0].url).query == "enterprise_project_id=ep-1"
 
 
@@ -226,14 +233,14 @@ def test_stop_quotes_the_task_id_and_sends_no_body(fakes):
 
 def test_image_id_is_quoted(fakes):
     client, adapter = _client(fakes)
-    client.list_image_vulnerabilities("sha256:abc/def", image_type="private_image", namespace="ns",
-                                      image_name="app", tag_name="v1")
+    client.call("ListImageVulnerabilities", dict(image_id="sha256:abc/def", image_type="private_image", namespace="ns",
+                                                 image_name="app", tag_name="v1"))
     assert adapter.sent[0].path_url.startswith("/v5/%s/image/sha256%%3Aabc%%2Fdef/vulnerabilities?" % PROJECT)
 
 
 def test_list_host_status(fakes):
     client, adapter = _client(fakes)
-    client.list_host_status(host_name="web-1", agent_status="online", limit=10, offset=0)
+    client.call("ListHostStatus", dict(host_name="web-1", agent_status="online", limit=10, offset=0))
     assert adapter.sent[0].path_url == (
         "/v5/%s/host-management/hosts?agent_status=online&host_name=web-1&limit=10&offset=0" % PROJECT)
 
@@ -245,7 +252,6 @@ def test_list_host_status(fakes):
     ("StopImageScanTask", "PUT", "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop"),
     ("ListImageLocal", "GET", "/v5/{project_id}/image/local-repositories"),
     ("ListRegistryImages", "GET", "/v5/{project_id}/image/registries/images"),
-    ("ListSwrImageRepository", "GET", "/v5/{project_id}/image/swr-repository"),
     ("ListImageVulnerabilities", "GET", "/v5/{project_id}/image/{image_id}/vulnerabilities"),
     ("ListHostStatus", "GET", "/v5/{project_id}/host-management/hosts"),
 ])
@@ -268,7 +274,7 @@ def test_api_table(operation, method, path):
 def test_error_fields(body, code, message, fakes):
     client, dummy = _client(fakes, script=[(400, body, {"x-request-id": "rid-1"})])
     with pytest.raises(ApiError) as info:
-        client.list_image_local()
+        client.call("ListImageLocal")
     error = info.value
     assert (error.cloud, error.operation, error.status, error.code, error.message, error.request_id) == (
         "hss", "ListImageLocal", 400, code, message, "rid-1")
@@ -280,21 +286,21 @@ def test_error_fields(body, code, message, fakes):
 def test_long_raw_bodies_are_shortened(fakes):
     client, dummy = _client(fakes, script=[(404, b"x" * 5000, {})])
     with pytest.raises(ApiError) as info:
-        client.list_image_local()
+        client.call("ListImageLocal")
     assert len(info.value.message) < 600 and "5000 characters" in info.value.message
 
 
 @pytest.mark.parametrize("body, data", [(b"", {}), (b"  ", {}), (b"{}", {}), (b'{"total_num": 1}', {"total_num": 1})])
 def test_success_bodies(body, data, fakes):
     client, dummy = _client(fakes, script=[(200, body, {})])
-    assert client.list_image_local() == data
+    assert client.call("ListImageLocal") == data
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b"\xff\xfe"])
 def test_unreadable_success_bodies(body, fakes):
     client, dummy = _client(fakes, script=[(200, body, {"Content-Type": "text/html"})])
     with pytest.raises(ApiError) as info:
-        client.list_image_local()
+        client.call("ListImageLocal")
     assert info.value.code == "InvalidResponse" and info.value.status == 200
     assert "text/html" in info.value.message
 
@@ -308,43 +314,43 @@ def _pages(total, limit, rows=None):
 
 def test_paginate_walks_offset_and_limit(fakes):
     client, adapter = _client(fakes, script=_pages(25, 10))
-    assert client.paginate(client.list_image_local, 10, image_name="app") == list(range(25))
+    assert client.paginate("ListImageLocal", dict(image_name="app", limit=10)) == list(range(25))
     queries = [urlsplit(r.url).query for r in adapter.sent]
     assert queries == ["image_name=app&limit=10&offset=%d" % o for o in (0, 10, 20)]
 
 
 def test_paginate_by_name_with_path_parameter(fakes):
     client, adapter = _client(fakes, script=_pages(3, 2))
-    rows = client.paginate("list_image_vulnerabilities", 2, image_id="img-1", image_type="private_image")
+    rows = client.paginate("ListImageVulnerabilities", dict(image_id="img-1", image_type="private_image", limit=2))
     assert rows == [0, 1, 2]
     assert all("/image/img-1/vulnerabilities?" in r.url for r in adapter.sent)
 
 
 def test_paginate_max_results(fakes):
     client, adapter = _client(fakes, script=_pages(100, 10))
-    assert client.paginate(client.list_registry_images, 10, max_results=15) == list(range(15))
+    assert client.paginate("ListRegistryImages", dict(limit=10), max_results=15) == list(range(15))
     assert len(adapter.sent) == 2
 
 
 def test_paginate_stops_on_an_empty_page(fakes):
     client, adapter = _client(fakes, script=[(200, {"total_num": 50, "data_list": [1, 2]}, {}),
                                              (200, {"total_num": 50, "data_list": []}, {})])
-    assert client.paginate(client.list_image_scan_tasks, 10) == [1, 2]
+    assert client.paginate("ListImageScanTask", dict(limit=10)) == [1, 2]
     assert len(adapter.sent) == 2
 
 
 def test_paginate_without_total_stops_on_a_short_page(fakes):
     client, adapter = _client(fakes, script=[(200, {"data_list": list(range(10))}, {}),
                                              (200, {"data_list": [10]}, {})])
-    assert client.paginate(client.list_host_status, 10) == list(range(11))
+    assert client.paginate("ListHostStatus", dict(limit=10)) == list(range(11))
 
 
 def test_paginate_starts_at_the_given_offset(fakes):
     client, adapter = _client(fakes, script=[(200, {"total_num": 12, "data_list": [10, 11]}, {})])
-    assert client.paginate(client.list_image_local, 10, offset=10) == [10, 11]
+    assert client.paginate("ListImageLocal", dict(limit=10, offset=10)) == [10, 11]
     assert urlsplit(adapter.sent[0].url).query == "limit=10&offset=10"
 
 
 def test_paginate_empty(fakes):
     client, adapter = _client(fakes, script=[(200, {"total_num": 0, "data_list": []}, {})])
-    assert client.paginate(client.list_image_local, 10) == []
+    assert client.paginate("ListImageLocal", dict(limit=10)) == []

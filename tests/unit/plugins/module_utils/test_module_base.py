@@ -18,9 +18,10 @@ from ansible_collections.cloudsec.image_scan.plugins.doc_fragments import connec
 from ansible_collections.cloudsec.image_scan.plugins.doc_fragments import hss as hss_fragment
 from ansible_collections.cloudsec.image_scan.plugins.doc_fragments import tcss as tcss_fragment
 from ansible_collections.cloudsec.image_scan.plugins.doc_fragments import wait as wait_fragment
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_module, _module, _tcss_module
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import HssClient
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError, HttpTransport
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._ops import ModuleError
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
 
 ENV_NAMES = [
@@ -74,26 +75,26 @@ def test_wait_spec():
 
 
 @pytest.mark.parametrize("spec, name, variables", [
-    (_module.hss_argument_spec, "access_key", ["HUAWEICLOUD_SDK_AK", "CLOUD_SDK_AK"]),
-    (_module.hss_argument_spec, "secret_key", ["HUAWEICLOUD_SDK_SK", "CLOUD_SDK_SK"]),
-    (_module.hss_argument_spec, "security_token", ["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
-    (_module.hss_argument_spec, "auth_token", ["HUAWEICLOUD_SDK_AUTH_TOKEN"]),
-    (_module.hss_argument_spec, "project_id", ["HUAWEICLOUD_SDK_PROJECT_ID"]),
-    (_module.hss_argument_spec, "region", ["HUAWEICLOUD_SDK_REGION"]),
-    (_module.hss_argument_spec, "endpoint", ["HUAWEICLOUD_SDK_ENDPOINT"]),
-    (_module.tcss_argument_spec, "secret_id", ["TENCENTCLOUD_SECRET_ID"]),
-    (_module.tcss_argument_spec, "secret_key", ["TENCENTCLOUD_SECRET_KEY"]),
-    (_module.tcss_argument_spec, "session_token", ["TENCENTCLOUD_SESSION_TOKEN"]),
-    (_module.tcss_argument_spec, "region", ["TENCENTCLOUD_REGION"]),
-    (_module.tcss_argument_spec, "endpoint", ["TENCENTCLOUD_ENDPOINT"]),
+    (_hss_module.HssModule.shared_argument_spec, "access_key", ["HUAWEICLOUD_SDK_AK", "CLOUD_SDK_AK"]),
+    (_hss_module.HssModule.shared_argument_spec, "secret_key", ["HUAWEICLOUD_SDK_SK", "CLOUD_SDK_SK"]),
+    (_hss_module.HssModule.shared_argument_spec, "security_token", ["HUAWEICLOUD_SDK_SECURITY_TOKEN"]),
+    (_hss_module.HssModule.shared_argument_spec, "auth_token", ["HUAWEICLOUD_SDK_AUTH_TOKEN"]),
+    (_hss_module.HssModule.shared_argument_spec, "project_id", ["HUAWEICLOUD_SDK_PROJECT_ID"]),
+    (_hss_module.HssModule.shared_argument_spec, "region", ["HUAWEICLOUD_SDK_REGION"]),
+    (_hss_module.HssModule.shared_argument_spec, "endpoint", ["HUAWEICLOUD_SDK_ENDPOINT"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "secret_id", ["TENCENTCLOUD_SECRET_ID"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "secret_key", ["TENCENTCLOUD_SECRET_KEY"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "session_token", ["TENCENTCLOUD_SESSION_TOKEN"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "region", ["TENCENTCLOUD_REGION"]),
+    (_tcss_module.TcssModule.shared_argument_spec, "endpoint", ["TENCENTCLOUD_ENDPOINT"]),
 ])
 def test_env_fallbacks(spec, name, variables):
     assert spec()[name]["fallback"][1] == variables
 
 
 @pytest.mark.parametrize("spec, secrets", [
-    (_module.hss_argument_spec, {"access_key", "secret_key", "security_token", "auth_token"}),
-    (_module.tcss_argument_spec, {"secret_id", "secret_key", "session_token"}),
+    (_hss_module.HssModule.shared_argument_spec, {"access_key", "secret_key", "security_token", "auth_token"}),
+    (_tcss_module.TcssModule.shared_argument_spec, {"secret_id", "secret_key", "session_token"}),
 ])
 def test_secrets_are_no_log(spec, secrets):
     options = spec()
@@ -105,12 +106,12 @@ def test_hss_env_fallback_order(capsys, monkeypatch):
     monkeypatch.setenv("CLOUD_SDK_SK", "second-sk")
     monkeypatch.setenv("HUAWEICLOUD_SDK_PROJECT_ID", "p-env")
     monkeypatch.setenv("HUAWEICLOUD_SDK_ENDPOINT", "http://127.0.0.1:8080")
-    module, dummy = run(_module.HssModule, {}, capsys)
+    module, dummy = run(_hss_module.HssModule, {}, capsys)
     assert (module.params["access_key"], module.params["secret_key"]) == ("second-ak", "second-sk")
     monkeypatch.setenv("HUAWEICLOUD_SDK_AK", "first-ak")
-    module, dummy = run(_module.HssModule, {}, capsys)
+    module, dummy = run(_hss_module.HssModule, {}, capsys)
     assert module.params["access_key"] == "first-ak"
-    module, dummy = run(_module.HssModule, {"access_key": "explicit"}, capsys)
+    module, dummy = run(_hss_module.HssModule, {"access_key": "explicit"}, capsys)
     assert module.params["access_key"] == "explicit"
     assert module.client.base_url == "http://127.0.0.1:8080" and module.client.project_id == "p-env"
 
@@ -119,7 +120,7 @@ def test_tcss_env_fallbacks(capsys, monkeypatch):
     monkeypatch.setenv("TENCENTCLOUD_SECRET_ID", "id-env")
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "key-env")
     monkeypatch.setenv("TENCENTCLOUD_REGION", "ap-guangzhou")
-    module, dummy = run(_module.TcssModule, {}, capsys)
+    module, dummy = run(_tcss_module.TcssModule, {}, capsys)
     assert isinstance(module.client, TcssClient)
     assert module.client.region == "ap-guangzhou" and module.client.url == "https://tcss.tencentcloudapi.com/"
 
@@ -127,7 +128,7 @@ def test_tcss_env_fallbacks(capsys, monkeypatch):
 # -- the credential check --------------------------------------------------------------------------------
 
 def test_hss_missing_everything_is_one_message(capsys):
-    dummy, result = run(_module.HssModule, {}, capsys)
+    dummy, result = run(_hss_module.HssModule, {}, capsys)
     assert result["failed"] is True
     msg = result["msg"]
     assert msg.startswith("Missing Huawei Cloud HSS settings: ")
@@ -147,7 +148,7 @@ def test_hss_missing_everything_is_one_message(capsys):
     ({"auth_token": "T", "project_id": "p"}, ["region", "endpoint"], ["project_id", "access_key"]),
 ])
 def test_hss_names_only_what_is_missing(args, missing, present, capsys):
-    dummy, result = run(_module.HssModule, args, capsys)
+    dummy, result = run(_hss_module.HssModule, args, capsys)
     for name in missing:
         assert name in result["msg"]
     for name in present:
@@ -159,15 +160,15 @@ def test_hss_names_only_what_is_missing(args, missing, present, capsys):
     {"auth_token": "T", "project_id": "p", "endpoint": "http://127.0.0.1:8080"},
 ])
 def test_hss_complete_settings_pass(args, capsys):
-    module, result = run(_module.HssModule, args, capsys)
+    module, result = run(_hss_module.HssModule, args, capsys)
     assert result is None and isinstance(module.client, HssClient)
 
 
 def test_tcss_missing(capsys):
-    dummy, result = run(_module.TcssModule, {"secret_id": "AKID"}, capsys)
+    dummy, result = run(_tcss_module.TcssModule, {"secret_id": "AKID"}, capsys)
     assert result["msg"] == ("Missing Tencent Cloud TCSS settings: "
                              "secret_key (or environment variable TENCENTCLOUD_SECRET_KEY).")
-    dummy, result = run(_module.TcssModule, {}, capsys)
+    dummy, result = run(_tcss_module.TcssModule, {}, capsys)
     assert "secret_id (or environment variable TENCENTCLOUD_SECRET_ID)" in result["msg"]
 
 
@@ -175,7 +176,7 @@ def test_check_happens_before_any_request(capsys, monkeypatch):
     def no_transport(*args, **kwargs):
         raise AssertionError("no transport may be built")
     monkeypatch.setattr(_module, "HttpTransport", no_transport)
-    dummy, result = run(_module.HssModule, {"project_id": "p"}, capsys)
+    dummy, result = run(_hss_module.HssModule, {"project_id": "p"}, capsys)
     assert result["failed"]
 
 
@@ -186,13 +187,13 @@ def test_check_happens_before_any_request(capsys, monkeypatch):
     ({"backoff_max_delay": -1.0}, "backoff_max_delay must be 0 or more"),
 ])
 def test_connection_values_are_checked(args, text, capsys):
-    dummy, result = run(_module.TcssModule, dict(TCSS_ARGS, **args), capsys)
+    dummy, result = run(_tcss_module.TcssModule, dict(TCSS_ARGS, **args), capsys)
     assert text in result["msg"]
 
 
 @pytest.mark.parametrize("args", [{"region": "cn north"}, {"endpoint": "ftp://x"}])
 def test_bad_location_fails_cleanly(args, capsys):
-    dummy, result = run(_module.HssModule, dict(HSS_ARGS, **args), capsys, action=lambda m: m.client)
+    dummy, result = run(_hss_module.HssModule, dict(HSS_ARGS, **args), capsys, action=lambda m: m.client)
     assert result["msg"].startswith("Invalid Huawei Cloud HSS settings: ")
 
 
@@ -200,17 +201,17 @@ def test_bad_location_fails_cleanly(args, capsys):
 
 def test_module_spec_is_merged_and_kwargs_pass_through(capsys):
     spec = {"image": {"type": "str", "required": True}}
-    module, dummy = run(_module.HssModule, dict(HSS_ARGS, image="nginx"), capsys, argument_spec=spec,
+    module, dummy = run(_hss_module.HssModule, dict(HSS_ARGS, image="nginx"), capsys, argument_spec=spec,
                         supports_check_mode=True)
     assert module.params["image"] == "nginx" and module.supports_check_mode
     assert module.params["timeout"] == 30 and module.params["validate_certs"] is True
-    dummy, result = run(_module.HssModule, HSS_ARGS, capsys, argument_spec=spec)
+    dummy, result = run(_hss_module.HssModule, HSS_ARGS, capsys, argument_spec=spec)
     assert "image" in result["msg"]
 
 
 def test_client_and_transport_are_built_once(capsys):
-    module, dummy = run(_module.HssModule, dict(HSS_ARGS, timeout=7, validate_certs=False, backoff_retries=2,
-                                                backoff_delay=0.5, backoff_max_delay=4.0), capsys)
+    module, dummy = run(_hss_module.HssModule, dict(HSS_ARGS, timeout=7, validate_certs=False, backoff_retries=2,
+                                                    backoff_delay=0.5, backoff_max_delay=4.0), capsys)
     client = module.client
     assert module.client is client and module.transport is client.transport
     transport = module.transport
@@ -223,21 +224,25 @@ def test_client_and_transport_are_built_once(capsys):
 def test_ca_bundle_wins(capsys, tmp_path):
     bundle = tmp_path / "ca.pem"
     bundle.write_text("x")
-    module, dummy = run(_module.TcssModule, dict(TCSS_ARGS, ca_bundle=str(bundle)), capsys)
+    module, dummy = run(_tcss_module.TcssModule, dict(TCSS_ARGS, ca_bundle=str(bundle)), capsys)
     assert module.transport.verify == str(bundle)
 
 
 def test_missing_requests(capsys, monkeypatch):
     monkeypatch.setattr(_module, "HAS_REQUESTS", False)
     monkeypatch.setattr(_module, "REQUESTS_IMPORT_ERROR", "Traceback: no requests")
-    dummy, result = run(_module.TcssModule, TCSS_ARGS, capsys, action=lambda m: m.client)
+    dummy, result = run(_tcss_module.TcssModule, TCSS_ARGS, capsys, action=lambda m: m.client)
     assert "requests" in result["msg"] and "Failed to import the required Python library" in result["msg"]
 
 
-def test_fail_api_error(capsys):
+def _raise(error):
+    raise error
+
+
+def test_execute_reports_an_api_error_with_the_partial_result(capsys):
     error = ApiError("hss", "ListImageScanTask", "bad", status=400, code="HSS.0001", request_id="rid")
-    dummy, result = run(_module.HssModule, HSS_ARGS, capsys,
-                        action=lambda m: m.fail_api_error(error, changed=False, task_id="t-1"))
+    dummy, result = run(_hss_module.HssModule, HSS_ARGS, capsys,
+                        action=lambda m: m.execute(lambda: _raise(error), dict(changed=False, task_id="t-1")))
     assert result["msg"] == "hss ListImageScanTask failed: HTTP 400 HSS.0001: bad (request id: rid)"
     assert result["error"] == error.to_dict()
     assert (result["changed"], result["task_id"], result["failed"]) == (False, "t-1", True)
@@ -250,8 +255,8 @@ def _options(fragment):
 
 
 @pytest.mark.parametrize("fragment, spec", [
-    (hss_fragment, _module.hss_auth_argument_spec),
-    (tcss_fragment, _module.tcss_auth_argument_spec),
+    (hss_fragment, _hss_module.hss_auth_argument_spec),
+    (tcss_fragment, _tcss_module.tcss_auth_argument_spec),
     (connection_fragment, _module.connection_argument_spec),
     (wait_fragment, _module.wait_argument_spec),
 ])
@@ -268,8 +273,8 @@ def test_fragment_documents_the_spec_exactly(fragment, spec):
 
 
 def test_fragments_mention_every_environment_variable():
-    for fragment, spec in ((hss_fragment, _module.hss_auth_argument_spec),
-                           (tcss_fragment, _module.tcss_auth_argument_spec)):
+    for fragment, spec in ((hss_fragment, _hss_module.hss_auth_argument_spec),
+                           (tcss_fragment, _tcss_module.tcss_auth_argument_spec)):
         documented = _options(fragment)
         for name, option in spec().items():
             text = " ".join(documented[name]["description"])
@@ -303,7 +308,7 @@ def test_empty_injected_variables_mean_unset(capsys, monkeypatch):
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", "key-env")
     monkeypatch.setenv("TENCENTCLOUD_SESSION_TOKEN", "")
     monkeypatch.setenv("TENCENTCLOUD_ENDPOINT", "")
-    module, dummy = run(_module.TcssModule, {}, capsys)
+    module, dummy = run(_tcss_module.TcssModule, {}, capsys)
     assert module.params["session_token"] is None and module.params["endpoint"] is None
     assert module.client.url == "https://tcss.tencentcloudapi.com/"
     monkeypatch.setenv("HUAWEICLOUD_SDK_PROJECT_ID", "p-env")
@@ -311,5 +316,18 @@ def test_empty_injected_variables_mean_unset(capsys, monkeypatch):
     monkeypatch.setenv("HUAWEICLOUD_SDK_SK", "sk")
     monkeypatch.setenv("HUAWEICLOUD_SDK_REGION", "")
     monkeypatch.setenv("HUAWEICLOUD_SDK_ENDPOINT", "")
-    dummy, result = run(_module.HssModule, {}, capsys)
+    dummy, result = run(_hss_module.HssModule, {}, capsys)
     assert result["failed"] and "region (or environment variable HUAWEICLOUD_SDK_REGION)" in result["msg"]
+
+
+def test_execute_reports_a_module_error_over_the_partial_result(capsys):
+    error = ModuleError("Timed out", task_id="t-2", progress=40)
+    dummy, result = run(_hss_module.HssModule, HSS_ARGS, capsys,
+                        action=lambda m: m.execute(lambda: _raise(error), dict(changed=True, task_id=None)))
+    assert (result["msg"], result["task_id"], result["progress"], result["changed"]) == ("Timed out", "t-2", 40, True)
+    assert result["failed"] is True
+
+
+def test_execute_exits_with_the_result(capsys):
+    dummy, result = run(_hss_module.HssModule, HSS_ARGS, capsys, action=lambda m: m.execute(lambda: dict(changed=True)))
+    assert result["changed"] is True and not result.get("failed")

@@ -18,7 +18,7 @@ import traceback
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_module, _tcss_module
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import HssClient
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError, HttpTransport, RetryPolicy
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
@@ -119,7 +119,7 @@ def test_hss_http_errors_carry_fields_and_no_secret(answer, token_only, fakes):
 def test_hss_server_echoing_the_request_is_redacted(status, as_json, token_only, fakes):
     client, dummy = _hss_client(fakes, [_echo(status, as_json)], token_only)
     with pytest.raises(ApiError) as info:
-        client.list_image_local()
+        client.call("ListImageLocal")
     assert_error_clean(info.value)
     assert "********" in info.value.message
 
@@ -148,7 +148,7 @@ def test_network_errors_carry_no_secret(failure, fakes):
 def test_tcss_errors_carry_fields_and_no_secret(answer, fakes):
     client, dummy = _tcss_client(fakes, [answer])
     with pytest.raises(ApiError) as info:
-        client.describe_asset_image_list(Limit=10)
+        client.call("DescribeAssetImageList", dict(Limit=10))
     assert_error_clean(info.value)
     if isinstance(answer[1], dict):
         error = answer[1]["Response"]["Error"]
@@ -159,7 +159,7 @@ def test_tcss_errors_carry_fields_and_no_secret(answer, fakes):
 def test_tcss_server_echoing_the_request_is_redacted(fakes):
     client, dummy = _tcss_client(fakes, [_tc_echo])
     with pytest.raises(ApiError) as info:
-        client.describe_asset_image_scan_task()
+        client.call("DescribeAssetImageScanTask")
     assert_error_clean(info.value)
     assert "********" in info.value.message
 
@@ -195,7 +195,7 @@ def test_missing_settings_message_has_no_secret(drop, capsys):
     args.pop(drop)
     if drop in ("secret_key", "access_key"):
         args.pop("auth_token")
-    out = _run_module(_module.HssModule, args, capsys)
+    out = _run_module(_hss_module.HssModule, args, capsys)
     assert_clean(out)
     assert json.loads(out)["msg"].startswith("Missing Huawei Cloud HSS settings")
 
@@ -203,25 +203,25 @@ def test_missing_settings_message_has_no_secret(drop, capsys):
 def test_missing_tcss_settings_from_environment_has_no_secret(capsys, monkeypatch):
     monkeypatch.setenv("TENCENTCLOUD_SECRET_KEY", TCSS_SECRETS["secret_key"])
     monkeypatch.setenv("TENCENTCLOUD_SESSION_TOKEN", TCSS_SECRETS["session_token"])
-    out = _run_module(_module.TcssModule, {}, capsys)
+    out = _run_module(_tcss_module.TcssModule, {}, capsys)
     assert_clean(out)
     assert "secret_id" in json.loads(out)["msg"]
 
 
 def test_invalid_endpoint_with_credentials_in_it(capsys):
     args = dict(HSS_SECRETS, project_id="p1", endpoint="https://user:%s@hss.example.com" % HSS_SECRETS["secret_key"])
-    out = _run_module(_module.HssModule, args, capsys, action=lambda m: m.client)
+    out = _run_module(_hss_module.HssModule, args, capsys, action=lambda m: m.client)
     assert_clean(out)
     assert "user information" in json.loads(out)["msg"]
 
 
 @pytest.mark.parametrize("cls, args, call, script", [
-    (_module.HssModule, dict(HSS_SECRETS, project_id="p1", region="cn-north-4"),
-     lambda c: c.list_image_local(), [_echo(401)]),
-    (_module.HssModule, dict(HSS_SECRETS, project_id="p1", region="cn-north-4"),
+    (_hss_module.HssModule, dict(HSS_SECRETS, project_id="p1", region="cn-north-4"),
+     lambda c: c.call("ListImageLocal"), [_echo(401)]),
+    (_hss_module.HssModule, dict(HSS_SECRETS, project_id="p1", region="cn-north-4"),
      lambda c: c.stop_image_scan_task("t"), ["read_timeout"]),
-    (_module.TcssModule, dict(TCSS_SECRETS), lambda c: c.describe_asset_image_scan_task(), [_tc_echo]),
-    (_module.TcssModule, dict(TCSS_SECRETS), lambda c: c.create_asset_image_scan_task(), ["connection_reset"]),
+    (_tcss_module.TcssModule, dict(TCSS_SECRETS), lambda c: c.call("DescribeAssetImageScanTask"), [_tc_echo]),
+    (_tcss_module.TcssModule, dict(TCSS_SECRETS), lambda c: c.create_asset_image_scan_task(), ["connection_reset"]),
 ], ids=["hss-echo", "hss-timeout", "tcss-echo", "tcss-reset"])
 def test_fail_api_error_output_has_no_secret(cls, args, call, script, capsys, fakes):
     script = [fakes.failures[item]() if isinstance(item, str) else item for item in script]
@@ -229,10 +229,7 @@ def test_fail_api_error_output_has_no_secret(cls, args, call, script, capsys, fa
     def act(module):
         session, dummy = fakes.fake_session(script)
         module.transport.session = session
-        try:
-            call(module.client)
-        except ApiError as exc:
-            module.fail_api_error(exc, changed=False)
+        module.execute(lambda: call(module.client), dict(changed=False))
 
     out = _run_module(cls, dict(args, backoff_retries=0), capsys, action=act)
     assert_clean(out)

@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _ops, _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 
 
 @pytest.mark.parametrize("names, mask", [
@@ -30,12 +19,12 @@ class FakeClock:
     (["baseline", "sensitive_info", "compliance"], 0x0000F0FF),
 ])
 def test_hss_scan_scope_mask(names, mask):
-    assert _scan.hss_scan_scope_mask(names) == mask
+    assert hs.scan_scope_mask(names) == mask
 
 
 def test_hss_scan_scope_unknown_names_allowed_values():
     with pytest.raises(ValueError) as err:
-        _scan.hss_scan_scope_mask(["vulnerability", "viruses"])
+        hs.scan_scope_mask(["vulnerability", "viruses"])
     assert "viruses" in str(err.value)
     assert "malicious_file" in str(err.value) and "all" in str(err.value)
 
@@ -45,7 +34,7 @@ def test_hss_scan_scope_unknown_names_allowed_values():
     (-1, "stopped"), (-2, "timed_out"), (-3, "failed"), (-9, "failed"), (None, "running"),
 ])
 def test_hss_task_status(value, status):
-    assert _scan.hss_task_status(value) == status
+    assert hs.task_status(value) == status
 
 
 @pytest.mark.parametrize("kwargs, status", [
@@ -59,7 +48,7 @@ def test_hss_task_status(value, status):
     (dict(status="END", sub_status="Success"), "succeeded"),
 ])
 def test_tcss_task_status(kwargs, status):
-    assert _scan.tcss_task_status(**kwargs) == status
+    assert ts.task_status(**kwargs) == status
 
 
 def test_task_state_table_decides_done():
@@ -67,22 +56,24 @@ def test_task_state_table_decides_done():
     assert all(_scan.task_is_done(s) for s in ("succeeded", "stopped", "timed_out", "failed"))
 
 
-@pytest.mark.parametrize("word, status", [
-    ("unscan", "unscanned"), ("", "unscanned"), ("waiting_for_scan", "waiting"), ("waiting", "waiting"),
-    ("SCANNED", "success"), ("notScan", "unscanned"), ("scanErr", "failed"),
-    ("image_oversized", "image_oversized"), ("download_failed", "download_failed"),
+@pytest.mark.parametrize("cloud, word, status", [
+    (hs, "unscan", "unscanned"), (hs, "", "unscanned"), (hs, "waiting_for_scan", "waiting"), (hs, "waiting", "waiting"),
+    (ts, "SCANNED", "success"), (ts, "notScan", "unscanned"), (ts, "scanErr", "failed"), (ts, "", "unscanned"),
+    (hs, "image_oversized", "image_oversized"), (hs, "download_failed", "download_failed"),
 ])
-def test_image_status(word, status):
-    assert _scan.image_status(word) == status
+def test_image_status(cloud, word, status):
+    assert cloud.image_status(word) == status
 
 
-@pytest.mark.parametrize("value, word", [
-    ("Security", "none"), ("High", "high"), ("immediate_repair", "high"), ("delay_repair", "medium"),
-    ("not_needed_repair", "low"), (4, "critical"), (1, "low"), ("3", "high"), (None, "unknown"),
-    ("bogus", "unknown"), (9, "unknown"),
+@pytest.mark.parametrize("severity, value, word", [
+    (hs.severity, "Security", "none"), (hs.severity, "High", "high"), (hs.severity, "immediate_repair", "high"),
+    (hs.severity, "delay_repair", "medium"), (hs.severity, "not_needed_repair", "low"),
+    (ts.finding_severity, 4, "critical"), (ts.finding_severity, 1, "low"), (ts.finding_severity, "3", "high"),
+    (hs.severity, None, "unknown"), (ts.finding_severity, None, "unknown"), (hs.severity, "bogus", "unknown"),
+    (ts.finding_severity, 9, "unknown"),
 ])
-def test_severity(value, word):
-    assert _scan.severity(value) == word
+def test_severity(severity, value, word):
+    assert severity(value) == word
 
 
 def test_worst_severity_and_counts():
@@ -108,10 +99,10 @@ def test_parse_duration_rejects(text):
 
 
 def test_time_conversions():
-    assert _scan.epoch_ms_to_iso(0) is None
-    assert _scan.epoch_ms_to_iso(1735787045000) == "2025-01-02T03:04:05Z"
-    assert _scan.tcss_time_to_iso("2025-01-02 11:04:05") == "2025-01-02T03:04:05Z"
-    assert _scan.tcss_time_to_iso("0000-00-00 00:00:00") is None
+    assert hs.epoch_ms_to_iso(0) is None
+    assert hs.epoch_ms_to_iso(1735787045000) == "2025-01-02T03:04:05Z"
+    assert ts.time_to_iso("2025-01-02 11:04:05") == "2025-01-02T03:04:05Z"
+    assert ts.time_to_iso("0000-00-00 00:00:00") is None
     assert _scan.iso_to_epoch("2025-01-02T03:04:05Z") == 1735787045
 
 
@@ -136,25 +127,22 @@ def test_plan_image(image, max_age, force, action):
     assert reason
 
 
-def test_wait_for_backs_off_until_done():
-    clock = FakeClock()
+def test_wait_for_backs_off_until_done(clock):
     answers = iter([1, 2, 3, 4, 5])
-    result = _scan.wait_for(lambda: next(answers), lambda r: r == 5, timeout=100, sleep=2,
-                            clock=clock.clock, sleeper=clock.sleep)
+    result = _ops.wait_for(lambda: next(answers), lambda r: r == 5, timeout=100, sleep=2)
     assert result == 5
     assert clock.sleeps == [2, 3.0, 4.5, 6.75]
 
 
-def test_wait_for_respects_the_deadline_and_returns_the_last_answer():
-    clock = FakeClock()
+def test_wait_for_respects_the_deadline_and_returns_the_last_answer(clock):
     polls = []
 
     def poll():
         polls.append(clock.now)
         return {"progress": len(polls)}
 
-    with pytest.raises(_scan.WaitTimeout) as err:
-        _scan.wait_for(poll, lambda r: False, timeout=10, sleep=3, clock=clock.clock, sleeper=clock.sleep)
+    with pytest.raises(_ops.WaitTimeout) as err:
+        _ops.wait_for(poll, lambda r: False, timeout=10, sleep=3)
     assert err.value.last == {"progress": len(polls)}
     assert clock.now == pytest.approx(1010.0)
     assert sum(clock.sleeps) == pytest.approx(10.0)

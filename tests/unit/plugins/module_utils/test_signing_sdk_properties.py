@@ -33,6 +33,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signin
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import HssClient
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import HttpTransport
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
+from ansible_collections.cloudsec.image_scan.tests.unit.clock import at
 
 hw_signer = pytest.importorskip("huaweicloudsdkcore.signer.signer")
 hw_request = pytest.importorskip("huaweicloudsdkcore.sdk_request")
@@ -129,8 +130,9 @@ def test_hss_client_request_equals_sdk_signer(query, host, region, when, token):
     project = "0123456789abcdef0123456789abcdef"
     client = HssClient(HttpTransport(), project, region=region, endpoint="https://" + host,
                        access_key="AK", secret_key="SK", security_token=token,
-                       user_agent="test-agent", now=lambda: when)
-    method, url, headers, body = client.build_request("ListImageLocal", query=query)
+                       user_agent="test-agent")
+    with at(when):
+        method, url, headers, body = client.build_request("ListImageLocal", query)
 
     sdk_headers = {"User-Agent": "test-agent", "Content-Type": "application/json", "X-Project-Id": project,
                    "X-Sdk-Date": when.strftime("%Y%m%dT%H%M%SZ")}
@@ -179,9 +181,10 @@ def _sdk_tc3_request(secret_id, secret_key, token, region, host, language, actio
 def test_tcss_client_request_equals_sdk(params, host, timestamp, action, secret_id, secret_key, token, region,
                                         language):
     client = TcssClient(HttpTransport(), secret_id, secret_key, session_token=token, region=region,
-                        endpoint="https://" + host, language=language, clock=lambda: timestamp)
+                        endpoint="https://" + host, language=language)
     body = json.dumps(params).encode("utf-8")
-    method, url, headers, sent = client.build_request(action, body)
+    with at(timestamp):
+        method, url, headers, sent = client.build_request(action, body)
     sdk = _sdk_tc3_request(secret_id, secret_key, token, region, host, language, action, params, timestamp)
 
     assert (method, url) == ("POST", "https://%s/" % host)

@@ -22,6 +22,7 @@ import pytest
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signing
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import HttpTransport
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import TcssClient
+from ansible_collections.cloudsec.image_scan.tests.unit.clock import at
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures")
 
@@ -133,10 +134,10 @@ def test_tc3_vector_client_request(vector):
     endpoint = None if host.startswith("tcss.") else "https://" + host
     client = TcssClient(HttpTransport(), inputs["secret_id"], inputs["secret_key"],
                         session_token=inputs["token"], region=inputs["region"], endpoint=endpoint,
-                        international=international, language=inputs["language"],
-                        clock=lambda: inputs["timestamp"])
+                        international=international, language=inputs["language"])
     body = _json_body(inputs["params"])
-    method, url, headers, sent = client.build_request(inputs["action"], body)
+    with at(inputs["timestamp"]):
+        method, url, headers, sent = client.build_request(inputs["action"], body)
     assert (method, url) == ("POST", "https://%s/" % host)
     assert sent.decode("utf-8") == expected["body_on_wire"]
     wanted = dict(expected["headers"])

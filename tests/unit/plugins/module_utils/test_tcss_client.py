@@ -13,6 +13,13 @@ import pytest
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _signing
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import USER_AGENT, HttpTransport, RetryPolicy
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import NOT_IDEMPOTENT, TcssClient
+from ansible_collections.cloudsec.image_scan.tests.unit.clock import FakeClock, install
+
+
+@pytest.fixture(autouse=True)
+def _pinned(monkeypatch):
+    install(monkeypatch, FakeClock(wall=TIMESTAMP))
+
 
 TIMESTAMP = 1735787045
 
@@ -24,7 +31,7 @@ def _ok(**fields):
 def _client(fakes, script=None, **kwargs):
     session, adapter = fakes.fake_session(list(script or [_ok()]))
     transport = HttpTransport(session=session, retry_policy=RetryPolicy(retries=0))
-    options = dict(clock=lambda: TIMESTAMP)
+    options = {}
     options.update(kwargs)
     return TcssClient(transport, "AKIDEXAMPLE", "SECRETKEY", **options), adapter
 
@@ -38,7 +45,7 @@ def _client(fakes, script=None, **kwargs):
 ])
 def test_endpoints(options, url, host, fakes):
     client, adapter = _client(fakes, **options)
-    client.describe_asset_image_scan_task()
+    client.call("DescribeAssetImageScanTask")
     sent = adapter.sent[0]
     assert (sent.method, sent.url, sent.headers["Host"]) == ("POST", url, host)
     expected = _signing.tc3_sign("AKIDEXAMPLE", "SECRETKEY", "tcss", host, "application/json", b"{}", TIMESTAMP)
@@ -47,7 +54,7 @@ def test_endpoints(options, url, host, fakes):
 
 def test_headers(fakes):
     client, adapter = _client(fakes, region="ap-guangzhou", language="en-US")
-    client.describe_asset_image_scan_status(TaskID="t-1")
+    client.call("DescribeAssetImageScanStatus", dict(TaskID="t-1"))
     headers = adapter.sent[0].headers
     assert headers["Content-Type"] == "application/json"
     assert headers["X-TC-Action"] == "DescribeAssetImageScanStatus"
@@ -64,15 +71,15 @@ def test_headers(fakes):
 
 def test_optional_headers_absent_when_unset(fakes):
     client, adapter = _client(fakes)
-    client.describe_asset_image_scan_task()
+    client.call("DescribeAssetImageScanTask")
     assert not {"X-TC-Region", "X-TC-Token", "X-TC-Language"} & set(adapter.sent[0].headers)
 
 
 def test_session_token_is_sent_but_not_signed(fakes):
     plain, plain_adapter = _client(fakes)
     temporary, temporary_adapter = _client(fakes, session_token="TMP-TOKEN/+==")
-    plain.describe_asset_image_scan_task()
-    temporary.describe_asset_image_scan_task()
+    plain.call("DescribeAssetImageScanTask")
+    temporary.call("DescribeAssetImageScanTask")
     assert temporary_adapter.sent[0].headers["X-TC-Token"] == "TMP-TOKEN/+=="
     assert temporary_adapter.sent[0].headers["Authorization"] == plain_adapter.sent[0].headers["Authorization"]
 
@@ -88,8 +95,8 @@ def test_bad_language_and_region_are_refused(fakes):
 
 def test_body_drops_none_and_escapes_unicode(fakes):
     client, adapter = _client(fakes)
-    client.describe_asset_image_list(Limit=100, Offset=0, By=None,
-                                     Filters=[{"Name": "ImageName", "Values": ["nginx 最新"], "ExactMatch": None}])
+    client.call("DescribeAssetImageList", dict(Limit=100, Offset=0, By=None,
+                                               Filters=[{"Name": "ImageName", "Values": ["nginx 最新"], "ExactMatch": None}]))
     assert adapter.sent[0].body == (b'{"Limit": 100, "Offset": 0, "Filters": [{"Name": "ImageName", '
                                     b'"Values": ["nginx \\u6700\\u65b0"]}]}')
 
@@ -107,13 +114,7 @@ def test_call_returns_the_response_object(fakes):
 
 @pytest.mark.parametrize("method, action", [
     ("create_asset_image_scan_task", "CreateAssetImageScanTask"),
-    ("describe_asset_image_scan_status", "DescribeAssetImageScanStatus"),
-    ("describe_asset_image_scan_task", "DescribeAssetImageScanTask"),
     ("modify_asset_image_scan_stop", "ModifyAssetImageScanStop"),
-    ("describe_asset_image_list", "DescribeAssetImageList"),
-    ("describe_asset_image_vul_list", "DescribeAssetImageVulList"),
-    ("describe_asset_host_list", "DescribeAssetHostList"),
-    ("describe_asset_image_host_list", "DescribeAssetImageHostList"),
 ])
 def test_wrappers(method, action, fakes):
     client, adapter = _client(fakes)
@@ -133,23 +134,23 @@ def _pages(total, limit):
 def test_paginate(fakes):
     client, adapter = _client(fakes, _pages(250, 100))
     items = client.paginate("DescribeAssetImageList", {"Filters": [{"Name": "ScanStatus", "Values": ["scanned"]}],
-                                                       "Limit": 5, "Offset": 0})
+                                                       "Offset": 0})
     assert items == list(range(250))
     bodies = [json.loads(r.body) for r in adapter.sent]
     assert [(b["Offset"], b["Limit"]) for b in bodies] == [(0, 100), (100, 100), (200, 100)]
     assert all(b["Filters"][0]["Name"] == "ScanStatus" for b in bodies)
 
 
-def test_paginate_max_results_and_list_key(fakes):
-    pages = [_ok(Items=list(range(i, i + 10)), TotalCount=100) for i in range(0, 100, 10)]
+def test_paginate_max_results(fakes):
+    pages = [_ok(List=list(range(i, i + 10)), TotalCount=100) for i in range(0, 100, 10)]
     client, adapter = _client(fakes, pages)
-    assert client.paginate("DescribeAssetImageHostList", limit=10, max_results=25, list_key="Items") == list(range(25))
+    assert client.paginate("DescribeAssetImageList", {"Limit": 10}, max_results=25) == list(range(25))
     assert len(adapter.sent) == 3
 
 
 def test_paginate_stops_on_empty_or_short_pages(fakes):
     client, adapter = _client(fakes, [_ok(List=[1], TotalCount=9), _ok(List=[], TotalCount=9)])
-    assert client.paginate("DescribeAssetImageVulList", {"ImageID": "x"}, limit=1) == [1]
+    assert client.paginate("DescribeAssetImageVulList", {"ImageID": "x", "Limit": 1}) == [1]
     client, adapter = _client(fakes, [_ok(List=[1, 2])])
-    assert client.paginate("DescribeAssetHostList", limit=10) == [1, 2]
+    assert client.paginate("DescribeAssetHostList", {"Limit": 10}) == [1, 2]
     assert len(adapter.sent) == 1

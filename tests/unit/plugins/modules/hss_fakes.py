@@ -20,8 +20,9 @@ from ansible.module_utils.testing import patch_module_args
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan, _module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_module
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import HttpTransport, RetryPolicy
+from ansible_collections.cloudsec.image_scan.tests.unit import clock as fake_clock
 
 PROJECT = "0123456789abcdef0123456789abcdef"
 SECRET = "SKSECRETUNITTEST0000000000000001"
@@ -155,42 +156,26 @@ def lister(rows, filters=(), status_words=None):
     return handle
 
 
-class FakeClock(object):
-    def __init__(self):
-        self.now = 100.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def install(monkeypatch, retries=2):
     """Route every HSS module's traffic to a new ``FakeHss``; pin the clocks. Returns
     ``(fake, clock)``."""
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
     fake = FakeHss()
-    clock = FakeClock()
+    clock = fake_clock.install(monkeypatch, fake_clock.FakeClock(start=100.0, wall=NOW))
 
     def build_transport(self):
         session = requests.Session()
         session.mount("https://", fake)
         session.mount("http://", fake)
         return HttpTransport(session=session, retry_policy=RetryPolicy(
-            retries=retries, delay=0.0, max_delay=0.0, sleep=clock.sleep, clock=clock))
+            retries=retries, delay=0.0, max_delay=0.0))
 
     def warn(self, warning):
         fake.warnings.append(warning)
 
-    monkeypatch.setattr(_module.HssModule, "_build_transport", build_transport)
-    monkeypatch.setattr(_module.HssModule, "warn", warn)
-    monkeypatch.setattr(_hss_scan, "NOW", lambda: NOW + clock.now - 100.0)
-    monkeypatch.setattr(_hss_scan, "CLOCK", clock)
-    monkeypatch.setattr(_hss_scan, "SLEEP", clock.sleep)
+    monkeypatch.setattr(_hss_module.HssModule, "_build_transport", build_transport)
+    monkeypatch.setattr(_hss_module.HssModule, "warn", warn)
     return fake, clock
 
 

@@ -25,7 +25,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as u3
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_module
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import HttpTransport, RetryPolicy
 
 SECRET_ID = "AKIDUNITTESTTCSS0000000000000001"
@@ -335,20 +335,15 @@ class Runner(object):
             monkeypatch.delenv(name, raising=False)
 
     def __call__(self, module, fake, args, check_mode=False, credentials=True):
-        clock = self.clock
 
         def build_transport(module_self):
             session = requests.Session()
             session.mount("https://", fake)
             session.mount("http://", fake)
-            policy = RetryPolicy(retries=module_self.params["backoff_retries"], delay=0.01, max_delay=0.01,
-                                 sleep=clock.sleep, clock=clock)
+            policy = RetryPolicy(retries=module_self.params["backoff_retries"], delay=0.01, max_delay=0.01)
             return HttpTransport(session=session, retry_policy=policy)
 
-        self.monkeypatch.setattr(_module.TcssModule, "_build_transport", build_transport)
-        if hasattr(module, "_clock"):
-            self.monkeypatch.setattr(module, "_clock", clock)
-            self.monkeypatch.setattr(module, "_sleep", clock.sleep)
+        self.monkeypatch.setattr(_tcss_module.TcssModule, "_build_transport", build_transport)
         full = dict(ARGS) if credentials else {}
         full.update(args)
         if check_mode:

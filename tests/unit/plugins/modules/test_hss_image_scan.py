@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_image_scan
 
-from hss_fakes import NOW_MS, SECRET, install, lister, local_row, registry_image, registry_row, run_module, task_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import (
+    NOW_MS, SECRET, install, lister, local_row, registry_image, registry_row, run_module, task_row)
 
 H1 = "CreateManualImageScanTask"
 H2 = "ListImageScanTask"
@@ -67,7 +68,7 @@ REG = registry_image(registry_row())
     ({}, ["images", "all_images", "task_id"]),
     ({"images": [REG], "all_images": True}, ["mutually exclusive"]),
     ({"query": {"image_name": "cart"}, "images": [REG]}, ["query", "all_images=true"]),
-    ({"state": "absent"}, ["state=absent", "task_id"]),
+    ({"state": "absent"}, ["state is absent", "task_id"]),
     ({"images": [REG], "max_age": "soon"}, ["max_age", "24h"]),
     ({"images": [REG], "wait_timeout": -1}, ["wait_timeout"]),
     ({"images": [REG], "wait_sleep": 0}, ["wait_sleep"]),
@@ -336,16 +337,18 @@ def test_ambiguous_trigger_without_task_is_sent_once_more(hss, capsys, fakes):
     assert 5 <= sum(clock.sleeps) <= 15
 
 
-def test_two_ambiguous_failures_give_a_named_error_and_no_third_trigger(hss, capsys, fakes):
+@pytest.mark.parametrize("retries", [0, 1, 3])
+def test_a_trigger_proven_not_applied_is_resent_at_most_backoff_retries_times(hss, capsys, fakes, retries):
     fake, dummy = hss
     fake.on("ListRegistryImages", lister([registry_row()]))
     fake.on(H2, {"total_num": 0, "data_list": []})
     fake.on(H1, fakes.connection_reset())
-    result = run({"images": [registry_image(registry_row())]}, capsys)
+    result = run({"images": [registry_image(registry_row())], "backoff_retries": retries}, capsys)
     assert result["failed"] is True
-    assert "CreateManualImageScanTask" in result["msg"] and "two attempts" in result["msg"]
+    assert "CreateManualImageScanTask was not applied after %d attempts" % (retries + 1) in result["msg"]
     assert result["error"]["ambiguous"] is True and result["error"]["error_code"] == "NetworkError"
-    assert fake.ops(H1) == 2
+    assert result["triggered_at"]
+    assert fake.ops(H1) == retries + 1
 
 
 def test_throttled_trigger_is_retried_and_creates_one_task(hss, capsys):

@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_host_info, hss_image_info, hss_image_scan_task_info
 
-from hss_fakes import NOW_MS, install, lister, local_row, registry_row, run_module, task_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import NOW_MS, install, lister, local_row, registry_row, run_module, task_row
 
 H8 = "ListImageVulnerabilities"
 
@@ -33,7 +33,7 @@ def test_local_images_with_every_local_filter(hss, capsys):
     fake, dummy = hss
     fake.on("ListImageLocal", lister([]))
     result = run_module(hss_image_info.main, {
-        "image_name": "nginx", "image_version": "1.25", "scan_status": "waiting_for_scan", "has_vul": True,
+        "image_name": "nginx", "image_version": "1.25", "scan_status": ["waiting"], "has_vul": True,
         "host_name": "node-01", "host_id": "h1", "host_ip": "10.0.0.1", "local_image_type": "other_image"}, capsys)
     assert result == dict(result, changed=False, images=[])
     assert result["raw"] == {"images": []}
@@ -62,7 +62,7 @@ def test_registry_images_with_every_registry_filter(hss, capsys):
 @pytest.mark.parametrize("args, words", [
     ({"image_type": "registry", "host_name": "node-01"}, ["host_name", "image_type=local"]),
     ({"namespace": "shop", "latest_version": True}, ["namespace, latest_version", "image_type=registry"]),
-    ({"scan_status": "waiting"}, ["scan_status", "waiting_for_scan"]),
+    ({"scan_status": "waiting_for_scan"}, ["scan_status", "unscanned, waiting, scanning, success, failed"]),
     ({"image_type": "swr"}, ["image_type", "local, registry"]),
 ])
 def test_image_info_bad_input_sends_nothing(hss, capsys, args, words):
@@ -221,7 +221,7 @@ def host(name, status, agent=True):
 def test_host_info_filters_and_normalises(hss, capsys):
     fake, dummy = hss
     fake.on("ListHostStatus", lister([host("a", "online"), host("bb", "NOT_INSTALLED", agent=False)]))
-    result = run_module(hss_host_info.main, {"host_name": "a", "host_id": "h", "private_ip": "10.0.0.1",
+    result = run_module(hss_host_info.main, {"host_name": "a", "host_id": "h", "host_ip": "10.0.0.1",
                                              "agent_status": "online"}, capsys)
     assert fake.of("ListHostStatus")[0].query == {
         "host_name": "a", "host_id": "h", "private_ip": "10.0.0.1", "agent_status": "online", "offset": "0",

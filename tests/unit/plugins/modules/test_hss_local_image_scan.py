@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_local_image_scan
 
-from hss_fakes import NOW_MS, install, lister, local_row, run_module
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import NOW_MS, install, lister, local_row, run_module
 
 H3 = "BatchScanLocalImage"
 H5 = "ListImageLocal"
@@ -288,12 +288,12 @@ def test_ambiguous_batch_fully_applied_is_not_resent(hss, capsys, fakes):
     assert result["changed"] is True and fake.ops(H3) == 1
 
 
-def test_two_ambiguous_failures_give_a_named_error(hss, capsys, fakes):
+def test_ambiguous_failures_end_after_backoff_retries_resends_with_a_named_error(hss, capsys, fakes):
     fake, dummy = hss
     fake.on(H5, lister([local_row("li-1")], ["scan_status"]))
     fake.on(H3, fakes.connection_reset())
-    result = run({"images": ["li-1"]}, capsys)
-    assert result["failed"] is True and "BatchScanLocalImage" in result["msg"] and "two attempts" in result["msg"]
+    result = run({"images": ["li-1"], "backoff_retries": 1}, capsys)
+    assert result["failed"] is True and "BatchScanLocalImage was not applied after 2 attempts" in result["msg"]
     assert fake.ops(H3) == 2
 
 

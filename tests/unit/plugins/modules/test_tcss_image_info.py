@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import tcss_image_info as module
 
-from tcss_fakes import FakeTcss, Runner, host_row, image_row, vul_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.tcss_fakes import FakeTcss, Runner, host_row, image_row, vul_row
 
 IMAGE_KEYS = {"name", "version", "id", "digest", "host", "hosts", "image_type", "registry", "scan_status",
               "failure_reason", "latest_scan_time", "severity", "vulnerability_count", "counts"}

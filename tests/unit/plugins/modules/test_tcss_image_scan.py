@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import tcss_image_scan as module
 
-from tcss_fakes import FakeApiError, FakeTcss, Runner, host_row, image_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.tcss_fakes import FakeApiError, FakeTcss, Runner, host_row, image_row
 
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64
@@ -41,7 +41,7 @@ def unscanned(*ids):
     ({}, ["images, filters or all_images=true is required"]),
     ({"images": [A], "all_images": True}, ["mutually exclusive", "images", "all_images"]),
     ({"images": [A], "filters": [{"name": "ImageID", "values": [A]}]}, ["mutually exclusive"]),
-    ({"images": []}, ["images must list at least one image ID"]),
+    ({"images": []}, ["images must list at least one value"]),
     ({"images": [A, ""]}, ["images must not contain empty values"]),
     ({"filters": [{"name": "ScanStatus", "values": ["done"]}]},
      ["filters[0].values", "ScanStatus values must be among notScan, scanning, scanned, scanErr"]),
@@ -55,7 +55,7 @@ def unscanned(*ids):
     ({"all_images": True, "scan_scope": "selected"}, ["scan_scope=selected needs images or filters"]),
     ({"all_images": True, "scan_scope": "cluster"}, ["cluster_ids"]),
     ({"all_images": True, "cluster_ids": ["cls-1"]}, ["cluster_ids is only used with scan_scope=cluster"]),
-    ({"images": [A], "task_id": "t-1"}, ["task_id names an existing task"]),
+    ({"images": [A], "task_id": "t-1"}, ["mutually exclusive", "task_id", "images"]),
     ({"state": "absent"}, ["one of task_id, images, filters or all_images=true is required with state=absent"]),
     ({"images": [A], "scan_types": []}, ["scan_types must list at least one"]),
     ({"images": [A], "scan_types": ["malware"]}, ["scan_types", "vulnerability, virus, risk"]),
@@ -291,9 +291,10 @@ def test_throttling_at_http_200_is_retried(run):
 def test_lost_answers_every_time_give_up(run):
     fake = fake_with(*unscanned(A))
     fake.fault("CreateAssetImageScanTask", "server_error", "server_error", "server_error", "server_error")
-    result = run(module, fake, {"images": [A]})
+    result = run(module, fake, {"images": [A], "backoff_retries": 2})
     assert result["failed"] is True
-    assert fake.actions("CreateAssetImageScanTask") == module.MAX_RESENDS + 1
+    assert "CreateAssetImageScanTask was not applied after 3 attempts" in result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 3
     assert fake.tasks == []
     assert result["error"]["ambiguous"] is True
 

@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import tcss_image_scan_task_info as module
 
-from tcss_fakes import FakeTcss, Runner, image_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.tcss_fakes import FakeTcss, Runner, image_row
 
 A = "sha256:" + "a" * 64
 B = "sha256:" + "b" * 64

@@ -2,22 +2,112 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""TCSS-specific pieces of the scan modules: option checks, request parameters and the
-normalisers that turn TCSS answers into the collection's shapes (``task``, ``image``,
-``finding``, ``host``; see docs/architecture.md).
+"""What TCSS says and how it maps onto the collection's shapes. Pure: no I/O.
 
-Pure standard library, no I/O: the modules call the client and hand the answers here.
+- TCSS's words and tables: scan types and scopes, task states, image scan states, levels and
+  China Standard Time;
+- option checks (before any request), request parameters;
+- the normalisers that turn TCSS answers into the collection's shapes (``task``, ``image``,
+  ``finding``, ``host``; see docs/architecture.md).
+
+The calls themselves are made by ``_tcss_ops``. API labels (T1..T8) as in docs/architecture.md.
 
 This is a private module of the collection; its interface may change without notice.
 """
 
 from __future__ import annotations
 
+import datetime
+
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 # ---------------------------------------------------------------------------------------------
+
+#: Scan types and the CreateAssetImageScanTask flag each one sets.
+SCAN_TYPES = {
+    "vulnerability": "ScanVul",
+    "virus": "ScanVirus",
+    "risk": "ScanRisk",
+}
+
+#: ``ScanScope`` values.
+SCAN_SCOPES = {
+    "all_authorized": 0,
+    "selected": 1,
+    "recommended": 2,
+    "cluster": 3,
+}
+
+#: One-click task ``SubStatus`` (DescribeAssetImageScanTask) once ``Status`` is ``END``.
+_SUBSTATUS = {
+    "success": _scan.TASK_SUCCEEDED,
+    "timeout": _scan.TASK_TIMED_OUT,
+    "cancel": _scan.TASK_STOPPED,
+    "error": _scan.TASK_FAILED,
+}
+
+
+def task_status(status, schedule=None, sub_status=None, scanned=None, total=None):
+    """The collection's task state of a TCSS task (DescribeAssetImageScanStatus /
+    DescribeAssetImageScanTask).
+
+    ``READY``/``SCANNING`` (and anything unknown before the end) is running; ``END`` is decided
+    by ``SubStatus`` when known; without it, an ended task that did not scan all its images was
+    stopped, and one that did, succeeded.
+    """
+    word = (status or "").strip().upper()
+    if word in ("", "READY", "SCANNING", "WAITING", "PENDING"):
+        if word == "" and schedule is not None and int(schedule) >= 100:
+            return _scan.TASK_SUCCEEDED
+        return _scan.TASK_RUNNING
+    if word == "END" or word in ("FINISHED", "DONE", "SUCCESS"):
+        if sub_status:
+            return _SUBSTATUS.get(sub_status.strip().lower(), _scan.TASK_FAILED)
+        if total is not None and scanned is not None and int(scanned) < int(total):
+            return _scan.TASK_STOPPED
+        return _scan.TASK_SUCCEEDED
+    if word in ("CANCEL", "CANCELLED", "STOPPED", "STOP"):
+        return _scan.TASK_STOPPED
+    if word in ("TIMEOUT",):
+        return _scan.TASK_TIMED_OUT
+    return _scan.TASK_FAILED
+
+
+#: ``ScanStatus`` words (filter words; answers may be upper case) -> the collection's states
+#: (``scanning``, ``waiting``, ``success`` and ``failed`` are the same words).
+_IMAGE_STATUS_WORDS = dict(notscan=_scan.IMAGE_UNSCANNED, scanned=_scan.IMAGE_SUCCESS, scanerr=_scan.IMAGE_FAILED)
+
+
+def image_status(word):
+    """The collection's scan state of a TCSS ``ScanStatus`` (``unscanned`` when empty)."""
+    return _scan.image_status_of(_IMAGE_STATUS_WORDS, word)
+
+
+#: Vulnerability ``Level``.
+LEVELS = {1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+#: ``YYYY-MM-DD HH:MM:SS`` times are China Standard Time, as in the console.
+UTC_OFFSET = datetime.timedelta(hours=8)
+
+
+def time_to_iso(value):
+    """ISO 8601 UTC text of a TCSS time: ``YYYY-MM-DD HH:MM:SS`` is China Standard Time
+    (UTC+8); an ISO time ending in ``Z`` (``CreateTime``) is UTC. ``None`` when empty or
+    unreadable."""
+    if not value or str(value).startswith("0000"):
+        return None
+    text = str(value).strip()
+    in_utc = text.endswith("Z") or "T" in text
+    try:
+        parsed = datetime.datetime.strptime(text.replace("T", " ").rstrip("Z")[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    if not in_utc:
+        parsed -= UTC_OFFSET
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 #: Filter names of DescribeAssetImageList (T5), also accepted by CreateAssetImageScanTask (T1).
 IMAGE_FILTER_NAMES = ("ImageName", "ImageID", "ScanStatus", "SecurityRisk")
@@ -59,8 +149,6 @@ AGENT_STATUS_TO_FILTER = {
 _LEVEL_WORDS = {"CRITICAL": "critical", "SERIOUS": "critical", "HIGH": "high", "MIDDLE": "medium",
                 "MEDIUM": "medium", "LOW": "low", "HINT": "low"}
 
-#: TCSS ``YYYY-MM-DD HH:MM:SS`` times are China Standard Time, as in the console.
-
 #: At most this many values in one ``ImageID``/``HostID`` filter of a listing call.
 FILTER_CHUNK = 100
 
@@ -70,6 +158,15 @@ ERR_ALREADY_SCANNING = "FailedOperation.ErrAlreadyScanning"
 # ---------------------------------------------------------------------------------------------
 # Option checks (before any request)
 # ---------------------------------------------------------------------------------------------
+
+
+def filter_suboptions(names=None):
+    """The ``options`` of a ``filters`` option: ``name`` (one of ``names`` when given), ``values``
+    and ``exact_match``."""
+    name = dict(type="str", required=True)
+    if names:
+        name["choices"] = list(names)
+    return dict(name=name, values=dict(type="list", elements="str", required=True), exact_match=dict(type="bool"))
 
 
 def check_filters(filters, option, names, values_check=None):
@@ -117,24 +214,38 @@ def host_filter_values_problem(name, values):
     return None
 
 
-def check_ids(values, option):
-    """Problems of a list of ids (no empty entries)."""
-    if values is None:
-        return []
-    if any(not str(v).strip() for v in values):
-        return ["%s must not contain empty values" % option]
-    return []
-
-
-def unique(values):
-    """``values`` without repeats, in order."""
-    seen = set()
-    result = []
-    for value in values or []:
-        if value not in seen:
-            seen.add(value)
-            result.append(value)
-    return result
+def scan_problems(params):
+    """What is wrong with the options of ``tcss_image_scan`` that Ansible cannot check itself
+    (its ``mutually_exclusive`` and ``required_if`` rules and ``_module.list_problems`` check
+    the rest)."""
+    problems = []
+    selection = [name for name in ("images", "filters") if params.get(name) is not None]
+    if params.get("all_images"):
+        selection.append("all_images")
+    if params.get("task_id") is not None:
+        if not params["task_id"].strip():
+            problems.append("task_id must not be empty")
+    elif not selection:
+        if params["state"] == "present":
+            problems.append("one of images, filters or all_images=true is required with state=present "
+                            "(or task_id to follow an existing task)")
+        else:
+            problems.append("one of task_id, images, filters or all_images=true is required with state=absent")
+    problems.extend(check_filters(params.get("filters"), "filters", IMAGE_FILTER_NAMES, image_filter_values_problem))
+    if not params.get("scan_types"):
+        problems.append("scan_types must list at least one of vulnerability, virus, risk")
+    scope = params.get("scan_scope")
+    if scope is not None:
+        if ("images" in selection or "filters" in selection) and scope != "selected":
+            problems.append("scan_scope must be selected (or not set) with images or filters, got %s" % scope)
+        if "all_images" in selection and scope == "selected":
+            problems.append("scan_scope=selected needs images or filters; with all_images use all_authorized, "
+                            "recommended or cluster")
+    if params.get("cluster_ids") and scope != "cluster":
+        problems.append("cluster_ids is only used with scan_scope=cluster")
+    if params.get("task_timeout") is not None and params["task_timeout"] <= 0:
+        problems.append("task_timeout must be greater than 0")
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +271,7 @@ def scan_task_params(scan_types, images=None, filters=None, exclude_image_ids=No
     params = {}
     if images is not None:
         params["Images"] = list(images)
-    for name, flag in _scan.TCSS_SCAN_TYPES.items():
+    for name, flag in SCAN_TYPES.items():
         params[flag] = name in (scan_types or [])
     if filters is not None:
         params["Filters"] = api_filters(filters)
@@ -169,7 +280,7 @@ def scan_task_params(scan_types, images=None, filters=None, exclude_image_ids=No
     if container_running is not None:
         params["ContainerRunning"] = bool(container_running)
     if scan_scope is not None:
-        params["ScanScope"] = _scan.TCSS_SCAN_SCOPES[scan_scope]
+        params["ScanScope"] = SCAN_SCOPES[scan_scope]
     if timeout is not None:
         params["Timeout"] = int(timeout)
     if one_click is not None:
@@ -187,7 +298,7 @@ def image_list_filters(filters=None, image_ids=None, image_name=None, scan_statu
     if image_name:
         result.append({"Name": "ImageName", "Values": [image_name]})
     if scan_status:
-        values = unique(SCAN_STATUS_TO_FILTER[s] for s in scan_status)
+        values = _scan.unique(SCAN_STATUS_TO_FILTER[s] for s in scan_status)
         result.append({"Name": "ScanStatus", "Values": values})
     return result
 
@@ -196,7 +307,7 @@ def host_list_filters(filters=None, status=None, host_name=None, host_ip=None, h
     """``Filters`` of DescribeAssetHostList from the host module's options."""
     result = api_filters(filters)
     if status:
-        result.append({"Name": "Status", "Values": unique(AGENT_STATUS_TO_FILTER[s] for s in status)})
+        result.append({"Name": "Status", "Values": _scan.unique(AGENT_STATUS_TO_FILTER[s] for s in status)})
     if host_name:
         result.append({"Name": "HostName", "Values": list(host_name)})
     if host_ip:
@@ -209,13 +320,6 @@ def host_list_filters(filters=None, status=None, host_name=None, host_ip=None, h
 # ---------------------------------------------------------------------------------------------
 # Normalisers
 # ---------------------------------------------------------------------------------------------
-
-
-def _int(value, default=0):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _text(value):
@@ -249,14 +353,13 @@ def task_from_status(status, task_id=None, begin_time=None, sub_status=None, end
     scanned images.
     """
     status = status or {}
-    total = _int(status.get("ImageTotal"))
-    scanned = _int(status.get("ImageScanCnt"))
-    safe = _int(status.get("SuccessCount"))
-    risky = _int(status.get("RiskCount"))
-    schedule = _int(status.get("Schedule"))
-    word = _scan.tcss_task_status(status.get("Status"), schedule=schedule, sub_status=sub_status,
-                                  scanned=scanned, total=total)
-    left = _int(status.get("LeftSeconds"))
+    total = _scan.int_or(status.get("ImageTotal"))
+    scanned = _scan.int_or(status.get("ImageScanCnt"))
+    safe = _scan.int_or(status.get("SuccessCount"))
+    risky = _scan.int_or(status.get("RiskCount"))
+    schedule = _scan.int_or(status.get("Schedule"))
+    word = task_status(status.get("Status"), schedule=schedule, sub_status=sub_status, scanned=scanned, total=total)
+    left = _scan.int_or(status.get("LeftSeconds"))
     return {
         "id": task_id or None,
         "name": None,
@@ -281,14 +384,14 @@ def task_from_one_click(answer):
     task_id = _text(answer.get("TaskID"))
     if not task_id:
         return None
-    word = _scan.tcss_task_status(answer.get("Status"), sub_status=_text(answer.get("SubStatus")))
+    word = task_status(answer.get("Status"), sub_status=_text(answer.get("SubStatus")))
     return {
         "id": task_id,
         "name": None,
         "image_type": "local",
         "status": word,
         "progress": 100 if word == _scan.TASK_SUCCEEDED else None,
-        "begin_time": _scan.tcss_time_to_iso(answer.get("LastScanTime")),
+        "begin_time": time_to_iso(answer.get("LastScanTime")),
         "end_time": None,
         "remaining_minutes": None,
         "total": None,
@@ -315,16 +418,16 @@ def merge_task(status_task, one_click_task):
 def image_counts(row):
     """The ``counts`` of an image: per-severity vulnerabilities plus the other counters."""
     return {
-        "critical": _int(row.get("CriticalLevelVulCnt")),
-        "high": _int(row.get("HighLevelVulCnt")),
-        "medium": _int(row.get("MediumLevelVulCnt")),
-        "low": _int(row.get("LowLevelVulCnt")),
-        "vulnerabilities": _int(row.get("VulCnt")),
-        "viruses": _int(row.get("VirusCnt")),
-        "risks": _int(row.get("RiskCnt")),
-        "components": _int(row.get("ComponentCnt")),
-        "hosts": _int(row.get("HostCnt")),
-        "containers": _int(row.get("ContainerCnt")),
+        "critical": _scan.int_or(row.get("CriticalLevelVulCnt")),
+        "high": _scan.int_or(row.get("HighLevelVulCnt")),
+        "medium": _scan.int_or(row.get("MediumLevelVulCnt")),
+        "low": _scan.int_or(row.get("LowLevelVulCnt")),
+        "vulnerabilities": _scan.int_or(row.get("VulCnt")),
+        "viruses": _scan.int_or(row.get("VirusCnt")),
+        "risks": _scan.int_or(row.get("RiskCnt")),
+        "components": _scan.int_or(row.get("ComponentCnt")),
+        "hosts": _scan.int_or(row.get("HostCnt")),
+        "containers": _scan.int_or(row.get("ContainerCnt")),
     }
 
 
@@ -360,7 +463,7 @@ def normalise_image(row):
     until :func:`attach_hosts` fills it; ``image_type`` is ``local`` like HSS's images on hosts.
     """
     name, version, digest = split_image_name(row.get("ImageName"))
-    scan_status = _scan.image_status(row.get("ScanStatus"))
+    scan_status = image_status(row.get("ScanStatus"))
     counts = image_counts(row)
     return {
         "name": name,
@@ -373,7 +476,7 @@ def normalise_image(row):
         "registry": None,
         "scan_status": scan_status,
         "failure_reason": _failure_reason(row, scan_status),
-        "latest_scan_time": _scan.tcss_time_to_iso(row.get("ScanTime")),
+        "latest_scan_time": time_to_iso(row.get("ScanTime")),
         "severity": image_severity(scan_status, counts),
         "vulnerability_count": counts["vulnerabilities"],
         "counts": counts,
@@ -382,10 +485,15 @@ def normalise_image(row):
 
 def finding_severity(level):
     """The collection's severity word of a TCSS vulnerability ``Level`` (1 low .. 4 critical,
-    see ``_scan.TCSS_LEVELS``; textual levels such as ``MIDDLE`` are understood too)."""
+    see ``LEVELS``; textual levels such as ``MIDDLE`` are understood too)."""
+    if level is None or level == "" or isinstance(level, bool):
+        return "unknown"
     if isinstance(level, str) and level.strip().upper() in _LEVEL_WORDS:
         return _LEVEL_WORDS[level.strip().upper()]
-    return _scan.severity(level)
+    try:
+        return LEVELS.get(int(str(level).strip()), "unknown")
+    except ValueError:
+        return "unknown"
 
 
 def normalise_finding(row):
@@ -433,13 +541,12 @@ def normalise_host(row):
     host = host_ref(row)
     host.update({
         "agent_status": agent_status(row.get("Status")),
-        "status": _text(row.get("Status")),
         "cluster": {"id": cluster_id, "name": _text(row.get("ClusterName"))} if cluster_id else None,
         "docker_version": _text(row.get("DockerVersion")),
         "docker_file_system_driver": _text(row.get("DockerFileSystemDriver")),
         "is_containerd": bool(row.get("IsContainerd")),
-        "image_count": _int(row.get("ImageCnt")),
-        "container_count": _int(row.get("ContainerCnt")),
+        "image_count": _scan.int_or(row.get("ImageCnt")),
+        "container_count": _scan.int_or(row.get("ContainerCnt")),
         "group": _text(row.get("Group")),
         "machine_type": _text(row.get("MachineType")),
         "public_ip": _text(row.get("PublicIp")),
@@ -447,7 +554,7 @@ def normalise_host(row):
         "uuid": _text(row.get("Uuid")),
         "project": {"id": project.get("ProjectID"), "name": _text(project.get("ProjectName"))} if project else None,
         "defend_status": _text(row.get("DefendStatus")),
-        "last_online_time": _scan.tcss_time_to_iso(row.get("LastOnlineTime")),
+        "last_online_time": time_to_iso(row.get("LastOnlineTime")),
     })
     return host
 

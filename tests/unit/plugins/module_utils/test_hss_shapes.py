@@ -2,13 +2,13 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""_hss_scan: input checks, request builders, normalisers, the plan by image, the task lookup."""
+"""_hss_shapes and _hss_ops: input checks, request builders, normalisers, the plan by image, the task lookup."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_scan as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_ops, _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
 # -- checks ------------------------------------------------------------------------------------------------
@@ -240,39 +240,33 @@ class _Client(object):
         self.pages = list(pages)
         self.queries = []
 
-    def list_image_scan_tasks(self, **query):
-        self.queries.append(query)
+    def call(self, operation, params=None):
+        assert operation == "ListImageScanTask"
+        self.queries.append(params)
         rows = self.pages.pop(0) if len(self.pages) > 1 else self.pages[0]
         return {"total_num": len(rows), "data_list": rows}
 
 
-def test_find_new_task_polls_until_the_row_appears(monkeypatch):
-    sleeps = []
-    clock = [0.0]
-    monkeypatch.setattr(hs, "CLOCK", lambda: clock[0])
-    monkeypatch.setattr(hs, "SLEEP", lambda s: (sleeps.append(s), clock.__setitem__(0, clock[0] + s)))
+def test_find_new_task_polls_until_the_row_appears(clock):
     client = _Client([[], [], [{"task_id": "t", "begin_time": 500}]])
-    assert hs.find_new_task(client, "local", 400)["task_id"] == "t"
-    assert len(client.queries) == 3 and sleeps == [1, 1]
+    assert _hss_ops.find_new_task(client, "local", 400)["task_id"] == "t"
+    assert len(client.queries) == 3 and clock.sleeps == [1, 1]
     assert client.queries[0] == {"type": "image_scan", "task_type": "manual", "global_image_type": "local",
-                                 "offset": 0, "limit": hs.TASK_LOOKUP_LIMIT}
+                                 "offset": 0, "limit": _hss_ops.TASK_LOOKUP_LIMIT}
 
 
-def test_find_new_task_gives_up_at_the_deadline(monkeypatch):
-    clock = [0.0]
-    monkeypatch.setattr(hs, "CLOCK", lambda: clock[0])
-    monkeypatch.setattr(hs, "SLEEP", lambda s: clock.__setitem__(0, clock[0] + s))
+def test_find_new_task_gives_up_at_the_deadline(clock):
+    start = clock.now
     client = _Client([[{"task_id": "old", "begin_time": 1}]])
-    assert hs.find_new_task(client, "registry", 400) is None
-    assert clock[0] == pytest.approx(hs.TASK_LOOKUP_TIMEOUT)
+    assert _hss_ops.find_new_task(client, "registry", 400) is None
+    assert clock.now - start == pytest.approx(_hss_ops.TASK_LOOKUP_TIMEOUT)
 
 
-def test_since_ms_allows_for_clock_skew(monkeypatch):
-    monkeypatch.setattr(hs, "NOW", lambda: 1000.0)
-    assert hs.since_ms() == (1000 - hs.CLOCK_SKEW) * 1000
+def test_since_ms_allows_for_clock_skew(clock):
+    assert _hss_ops.since_ms() == int((clock.time() - _hss_ops.CLOCK_SKEW) * 1000)
 
 
 def test_task_done_uses_the_state_table():
-    assert hs.task_done({"task_status": 100}) and hs.task_done({"task_status": -2})
-    assert not hs.task_done({"task_status": 99}) and not hs.task_done(None)
+    assert _hss_ops.task_done({"task_status": 100}) and _hss_ops.task_done({"task_status": -2})
+    assert not _hss_ops.task_done({"task_status": 99}) and not _hss_ops.task_done(None)
     assert _scan.task_is_done(hs.normalise_task({"task_status": -1})["status"])

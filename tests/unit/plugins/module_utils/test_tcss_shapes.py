@@ -2,14 +2,15 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""_tcss_scan: option checks, request parameters and the normalisers of TCSS answers."""
+"""_tcss_shapes: option checks, request parameters and the normalisers of TCSS answers; T8 reading."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_scan as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_ops
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
 
 
 # -- times --------------------------------------------------------------------------------------
@@ -25,7 +26,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_s
     ("yesterday", None),
 ])
 def test_tcss_time_to_iso(value, iso):
-    assert _scan.tcss_time_to_iso(value) == iso
+    assert ts.time_to_iso(value) == iso
 
 
 # -- names --------------------------------------------------------------------------------------
@@ -47,9 +48,9 @@ def test_split_image_name(full, parts):
 # -- severities ---------------------------------------------------------------------------------
 
 def test_levels_follow_the_collection_scale():
-    # Level 1..4 is low..critical, as _scan.TCSS_LEVELS says and as T5's per-level counts imply.
+    # Level 1..4 is low..critical, as ts.LEVELS says and as T5's per-level counts imply.
     assert [ts.finding_severity(level) for level in (1, 2, 3, 4)] == ["low", "medium", "high", "critical"]
-    assert dict((level, ts.finding_severity(level)) for level in _scan.TCSS_LEVELS) == _scan.TCSS_LEVELS
+    assert dict((level, ts.finding_severity(level)) for level in ts.LEVELS) == ts.LEVELS
     assert [ts.finding_severity(word) for word in ("CRITICAL", "HIGH", "MIDDLE", "LOW", "3")] == [
         "critical", "high", "medium", "low", "high"]
     assert ts.finding_severity(0) == "unknown" and ts.finding_severity(None) == "unknown"
@@ -200,3 +201,47 @@ def test_host_filters_accept_tags():
 def test_image_list_filters_map_status_words():
     assert ts.image_list_filters(scan_status=["success", "failed", "waiting", "scanning"]) == [
         {"Name": "ScanStatus", "Values": ["scanned", "scanErr", "scanning"]}]
+
+
+# -- T8: image-host pairs, read whole --------------------------------------------------------------
+
+
+class _T8(object):
+    """Answers T8 with at most ``cut`` pairs of those the filter selects, and the full TotalCount."""
+
+    def __init__(self, pairs, cut):
+        self.pairs = pairs
+        self.cut = cut
+        self.sent = []
+
+    def call(self, action, params=None):
+        assert action == "DescribeAssetImageHostList"
+        assert "Limit" not in params and "Offset" not in params
+        self.sent.append(params)
+        rows = self.pairs
+        for item in params.get("Filters") or []:
+            rows = [row for row in rows if row[item["Name"]] in item["Values"]]
+        return {"List": rows[:self.cut], "TotalCount": len(rows), "RequestId": "r"}
+
+
+PAIRS = [{"ImageID": "i%d" % (n % 6), "HostID": "h%d" % n} for n in range(12)]
+
+
+def test_t8_pairs_are_narrowed_by_halves_until_every_pair_is_read():
+    client = _T8(PAIRS, cut=3)
+    pairs = _tcss_ops.image_host_pairs(client, "ImageID", ["i%d" % n for n in range(6)])
+    assert sorted(p["HostID"] for p in pairs) == sorted(p["HostID"] for p in PAIRS)
+    assert len(client.sent) > 1
+
+
+def test_t8_fails_closed_when_one_value_is_still_cut():
+    client = _T8(PAIRS, cut=1)
+    with pytest.raises(ApiError) as err:
+        _tcss_ops.image_host_pairs(client, "ImageID", ["i0", "i1"])
+    assert err.value.code == "IncompleteAnswer" and "ImageID i0" in str(err.value)
+
+
+def test_t8_whole_listing_cut_fails_closed():
+    with pytest.raises(ApiError) as err:
+        _tcss_ops.image_host_pairs(_T8(PAIRS, cut=5))
+    assert err.value.code == "IncompleteAnswer"

@@ -2,19 +2,17 @@
 # Copyright: Contributors to the cloudsec.image_scan collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""HSS-specific scan logic shared by the ``hss_*`` modules.
+"""What HSS says and how it maps onto the collection's shapes. Pure: no I/O.
 
+- HSS's words and tables: scan scopes, ``task_status`` values, image scan states, severities;
 - input checks that Ansible cannot do itself (``query`` keys and values, the keys each kind
   of image needs), raising ``ValueError`` with a message that names the option;
 - request builders (H1 ``CreateManualImageScanTask`` body, H3 ``BatchScanLocalImage`` body,
   the H5/H6 listing filters that select the same images as a trigger's query);
 - normalisers of H2 task rows, H5/H6 image rows, H8 vulnerability rows and host rows into the
-  shapes of docs/architecture.md;
-- finding the task a trigger created (H1 returns no task id) and following it.
+  shapes of docs/architecture.md, and the per-image plan of listed rows.
 
-The APIs are named as in the client: H1 CreateManualImageScanTask, H2 ListImageScanTask,
-H3 BatchScanLocalImage, H4 StopImageScanTask, H5 ListImageLocal, H6 ListRegistryImages,
-H8 ListImageVulnerabilities; hosts come from ListHostStatus.
+The calls themselves are made by ``_hss_ops``. API labels (H1..H8) as in docs/architecture.md.
 
 This is a private module of the collection; its interface may change without notice.
 """
@@ -22,26 +20,102 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 import re
-import time
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE, BOOLEANS_TRUE
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _scan
 
-# The clocks, looked up at call time so that tests can replace them.
-NOW = time.time
-CLOCK = time.monotonic
-SLEEP = time.sleep
+# ---------------------------------------------------------------------------------------------
+# HSS's words
+# ---------------------------------------------------------------------------------------------
 
-#: Page size of every listing walk (the largest every HSS list API accepts).
-LIST_LIMIT = 200
-#: Rows of H2 read when looking for the task a trigger created.
-TASK_LOOKUP_LIMIT = 50
-#: Seconds the local clock may be ahead of the cloud's when comparing task start times.
-CLOCK_SKEW = 5
-#: How long to look for a new task in H2 (it may appear a little after the trigger).
-TASK_LOOKUP_TIMEOUT = 10
-TASK_LOOKUP_SLEEP = 1
+#: ``scan_scope`` bitmask per risk type (CreateManualImageScanTask).
+SCAN_SCOPES = {
+    "vulnerability": 0x000F0000,
+    "baseline": 0x0000F000,
+    "malicious_file": 0x00000F00,
+    "sensitive_info": 0x000000F0,
+    "compliance": 0x0000000F,
+}
+SCAN_SCOPE_ALL = 0x7FFFFFFF
+SCAN_SCOPE_CHOICES = ["all"] + sorted(SCAN_SCOPES)
+
+
+def scan_scope_mask(names):
+    """Bitmask for a list of scope names (``all`` alone or among others means everything)."""
+    names = list(names or ["all"])
+    unknown = [n for n in names if n != "all" and n not in SCAN_SCOPES]
+    if unknown:
+        raise ValueError("unknown scan_scope value(s) %s; allowed: all, %s" % (
+            ", ".join(unknown), ", ".join(sorted(SCAN_SCOPES))))
+    if "all" in names:
+        return SCAN_SCOPE_ALL
+    mask = 0
+    for name in names:
+        mask |= SCAN_SCOPES[name]
+    return mask
+
+
+#: ``task_status`` (ListImageScanTask) negative values.
+_TASK_NEGATIVE = {-1: _scan.TASK_STOPPED, -2: _scan.TASK_TIMED_OUT, -3: _scan.TASK_FAILED}
+
+
+def task_status(value):
+    """The collection's task state of an HSS ``task_status`` (0..99 progress, 100 done, -1/-2/-3)."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return _scan.TASK_RUNNING
+    if value >= 100:
+        return _scan.TASK_SUCCEEDED
+    if value < 0:
+        return _TASK_NEGATIVE.get(value, _scan.TASK_FAILED)
+    return _scan.TASK_RUNNING
+
+
+#: H5/H6 ``scan_status`` words -> the collection's scan states (the others are the same words).
+_IMAGE_STATUS_WORDS = dict(unscan=_scan.IMAGE_UNSCANNED, waiting_for_scan=_scan.IMAGE_WAITING)
+#: The collection's scan states an option selects -> the H5/H6 ``scan_status`` filter words.
+STATUS_FILTERS = dict((state, (word,)) for word, state in _IMAGE_STATUS_WORDS.items())
+STATUS_FILTERS.update((state, (state,)) for state in (_scan.IMAGE_SCANNING, _scan.IMAGE_SUCCESS, _scan.IMAGE_FAILED))
+
+
+def image_status(word):
+    """The collection's scan state of an H5/H6 ``scan_status`` word (``unscanned`` when empty)."""
+    return _scan.image_status_of(_IMAGE_STATUS_WORDS, word)
+
+
+_SEVERITY_WORDS = {
+    # image severity_level
+    "security": "none",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "critical": "critical",
+    # ListImageVulnerabilities repair_necessity
+    "immediate_repair": "high",
+    "delay_repair": "medium",
+    "not_needed_repair": "low",
+}
+
+
+def severity(value):
+    """The collection's severity of an HSS ``severity_level`` or ``repair_necessity`` word."""
+    if value is None or value == "":
+        return "unknown"
+    return _SEVERITY_WORDS.get(str(value).strip().lower(), "unknown")
+
+
+def epoch_ms_to_iso(value):
+    """ISO 8601 UTC text for HSS epoch milliseconds (``None`` for 0 or missing)."""
+    try:
+        value = int(value or 0)
+    except (TypeError, ValueError):
+        return None
+    if value <= 0:
+        return None
+    return _clock.utc_iso(value / 1000.0)
+
 
 IMAGE_TYPES = ("registry", "local")
 REGISTRY_TYPES = ("SwrPrivate", "SwrShared", "SwrEnterprise", "Harbor", "Jfrog", "Other", "Local")
@@ -81,14 +155,10 @@ H1_QUERY_FIELDS = {
 }
 H1_QUERY_FIELDS.update((key, ("int", None, "any")) for key in _TIME_KEYS)
 
-H3_QUERY_FIELDS = {
-    "image_name": ("str", 256, "local"),
-    "image_version": ("str", 256, "local"),
-    "local_image_type": ("choice", LOCAL_IMAGE_TYPES, "local"),
-    "scan_status": ("choice", TRIGGER_SCAN_STATUSES, "local"),
-    "image_size": ("int", None, "local"),
-}
-H3_QUERY_FIELDS.update((key, ("int", None, "local")) for key in _TIME_KEYS)
+#: H3 takes a few of H1's keys, for local images only.
+H3_QUERY_FIELDS = dict((key, (kind, limit, "local")) for key, (kind, limit, dummy) in H1_QUERY_FIELDS.items()
+                       if key in ("image_name", "image_version", "local_image_type", "scan_status", "image_size")
+                       + _TIME_KEYS)
 
 IMAGE_INFO_KEYS = ("id", "image_id", "image_digest", "registry_id", "registry_name", "registry_type",
                    "image_name", "image_version", "namespace", "instance_id", "instance_url")
@@ -264,22 +334,6 @@ def check_rate_limit(value):
     return value
 
 
-def check_max_age(value):
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        return _scan.parse_duration(value)
-    except ValueError as exc:
-        raise ValueError("max_age: %s" % exc)
-
-
-def check_wait(params):
-    if params.get("wait_timeout") is not None and params["wait_timeout"] < 0:
-        raise ValueError("wait_timeout must be 0 or more seconds")
-    if params.get("wait_sleep") is not None and params["wait_sleep"] < 1:
-        raise ValueError("wait_sleep must be 1 or more seconds")
-
-
 # ---------------------------------------------------------------------------------------------
 # Request builders
 # ---------------------------------------------------------------------------------------------
@@ -350,7 +404,7 @@ def listing_filter(query, image_type):
     if status:
         filters["scan_status"] = _LIST_STATUS[status]
         if status != _LIST_STATUS[status]:
-            checks.append(lambda row, word=status: normalise_image_status(row) == _scan.image_status(word))
+            checks.append(lambda row, word=status: normalise_image_status(row) == image_status(word))
     for name in ("update", "scan"):
         start = (query or {}).get("start_latest_%s_time" % name)
         end = (query or {}).get("end_latest_%s_time" % name)
@@ -376,43 +430,37 @@ def listing_filter(query, image_type):
 # ---------------------------------------------------------------------------------------------
 
 
-def int_or(value, default=0):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _text_or_none(value):
     return value if value not in (None, "") else None
+
+
+#: The keys that say where a registry image is.
+_REGISTRY_KEYS = ("namespace", "registry_id", "registry_name", "registry_type")
+
+
+def _texts(row, keys):
+    """``{key: text or None}`` of ``keys`` of a row."""
+    return dict((key, _text_or_none(row.get(key))) for key in keys)
 
 
 def normalise_task(row):
     """The normalised ``task`` of an H2 (ListImageScanTask) row."""
     if not row:
         return None
-    status = _scan.hss_task_status(row.get("task_status"))
-    total = int_or(row.get("total_num"))
-    succeeded = int_or(row.get("success_num"))
-    failed = int_or(row.get("failed_num"))
+    status = task_status(row.get("task_status"))
+    total = _scan.int_or(row.get("total_num"))
+    succeeded = _scan.int_or(row.get("success_num"))
+    failed = _scan.int_or(row.get("failed_num"))
     if status == _scan.TASK_SUCCEEDED:
         progress = 100
     elif status == _scan.TASK_RUNNING:
-        progress = max(0, min(99, int_or(row.get("task_status"))))
+        progress = max(0, min(99, _scan.int_or(row.get("task_status"))))
     else:
         progress = int(100 * (succeeded + failed) / total) if total else 0
     failed_images = []
     for item in row.get("failed_images") or []:
-        failed_images.append({
-            "id": item.get("id"),
-            "name": item.get("image_name"),
-            "version": item.get("image_version"),
-            "namespace": _text_or_none(item.get("namespace")),
-            "registry_id": _text_or_none(item.get("registry_id")),
-            "registry_name": _text_or_none(item.get("registry_name")),
-            "registry_type": _text_or_none(item.get("registry_type")),
-            "reason": _text_or_none(item.get("failed_reason")),
-        })
+        failed_images.append(dict(_texts(item, _REGISTRY_KEYS), id=item.get("id"), name=item.get("image_name"),
+                                  version=item.get("image_version"), reason=_text_or_none(item.get("failed_reason"))))
     remain = row.get("remain_min")
     return {
         "id": row.get("task_id"),
@@ -420,13 +468,13 @@ def normalise_task(row):
         "image_type": row.get("image_type"),
         "status": status,
         "progress": progress,
-        "begin_time": _scan.epoch_ms_to_iso(row.get("begin_time")),
-        "end_time": _scan.epoch_ms_to_iso(row.get("end_time")),
-        "remaining_minutes": 0 if _scan.task_is_done(status) else (int_or(remain) if remain is not None else None),
+        "begin_time": epoch_ms_to_iso(row.get("begin_time")),
+        "end_time": epoch_ms_to_iso(row.get("end_time")),
+        "remaining_minutes": 0 if _scan.task_is_done(status) else (_scan.int_or(remain) if remain is not None else None),
         "total": total,
         "succeeded": succeeded,
         "failed": failed,
-        "risky": int_or(row.get("risky_num")),
+        "risky": _scan.int_or(row.get("risky_num")),
         "failed_images": failed_images,
     }
 
@@ -442,7 +490,7 @@ def normalise_image_status(row):
     image that ``failed`` because it is too large (``huge_image``) is ``image_oversized``, since
     scanning it again cannot succeed.
     """
-    status = _scan.image_status(row.get("scan_status"))
+    status = image_status(row.get("scan_status"))
     if status == _scan.IMAGE_FAILED:
         reason = row.get("scan_failed_desc") or row.get("scan_failed_code")
         if reason in _OVERSIZED_REASONS:
@@ -464,27 +512,19 @@ def normalise_image(row, image_type):
     """The normalised ``image`` of an H5 (``local``) or H6 (``registry``) row."""
     status = normalise_image_status(row)
     counts = {
-        "vulnerabilities": int_or(row.get("vul_num")),
-        "unsafe_settings": int_or(row.get("unsafe_setting_num")),
-        "malicious_files": int_or(row.get("malicious_file_num")),
+        "vulnerabilities": _scan.int_or(row.get("vul_num")),
+        "unsafe_settings": _scan.int_or(row.get("unsafe_setting_num")),
+        "malicious_files": _scan.int_or(row.get("malicious_file_num")),
     }
     host = None
     registry = None
     if image_type == "local":
         host = _host_of(row)
-        counts.update(components=int_or(row.get("component_num")),
-                      containers=int_or(row.get("container_num")),
-                      hosts=int_or(row.get("host_num")))
+        counts.update(components=_scan.int_or(row.get("component_num")),
+                      containers=_scan.int_or(row.get("container_num")),
+                      hosts=_scan.int_or(row.get("host_num")))
     else:
-        registry = {
-            "record_id": row.get("id"),
-            "registry_id": _text_or_none(row.get("registry_id")),
-            "registry_name": _text_or_none(row.get("registry_name")),
-            "registry_type": _text_or_none(row.get("registry_type")),
-            "namespace": _text_or_none(row.get("namespace")),
-            "image_type": _text_or_none(row.get("image_type")),
-            "instance_id": _text_or_none(row.get("instance_id")),
-        }
+        registry = dict(_texts(row, _REGISTRY_KEYS + ("image_type", "instance_id")), record_id=row.get("id"))
     return {
         "name": row.get("image_name"),
         "version": row.get("image_version"),
@@ -496,8 +536,8 @@ def normalise_image(row, image_type):
         "registry": registry,
         "scan_status": status,
         "failure_reason": _text_or_none(row.get("scan_failed_desc") or row.get("scan_failed_code")),
-        "latest_scan_time": _scan.epoch_ms_to_iso(row.get("latest_scan_time")),
-        "severity": _scan.severity(row.get("severity_level")),
+        "latest_scan_time": epoch_ms_to_iso(row.get("latest_scan_time")),
+        "severity": severity(row.get("severity_level")),
         "vulnerability_count": counts["vulnerabilities"],
         "counts": counts,
     }
@@ -536,7 +576,7 @@ def normalise_finding(row):
     fixable = bool(fixed) or bool(solution and not _NO_FIX.search(solution))
     return {
         "id": row.get("vul_id"),
-        "severity": _scan.severity(row.get("repair_necessity")),
+        "severity": severity(row.get("repair_necessity")),
         "package": _text_or_none(row.get("app_name")),
         "version": _text_or_none(row.get("version")),
         "fixed_version": fixed,
@@ -561,14 +601,8 @@ def normalise_host(row):
 
 
 # ---------------------------------------------------------------------------------------------
-# Listing
+# Plans
 # ---------------------------------------------------------------------------------------------
-
-
-def walk(client, method, max_results=None, **query):
-    """Every row of an HSS list API (``limit`` 200), or the first ``max_results``."""
-    query = dict((key, value) for key, value in query.items() if value is not None)
-    return client.paginate(method, LIST_LIMIT, max_results=max_results, **query)
 
 
 def row_key(row):
@@ -612,7 +646,7 @@ def plan_grouped(rows, image_type, max_age, force, now=None):
             groups.append(key)
         by_id[key].append((row, image))
     to_scan, triggered, skipped = [], [], []
-    now = NOW() if now is None else now
+    now = _clock.now() if now is None else now
     for key in groups:
         members = by_id[key]
         decisions = [_scan.plan_image(image, max_age, force, now=now) for dummy, image in members]
@@ -631,77 +665,15 @@ def plan_grouped(rows, image_type, max_age, force, now=None):
     return to_scan, triggered, skipped
 
 
-# ---------------------------------------------------------------------------------------------
-# Tasks: finding the one a trigger created, following it
-# ---------------------------------------------------------------------------------------------
-
-
-def recent_task_rows(client, image_type, limit=TASK_LOOKUP_LIMIT):
-    """The newest manual image-scan tasks of ``image_type`` (one H2 page)."""
-    page = client.list_image_scan_tasks(type="image_scan", task_type="manual", global_image_type=image_type,
-                                        offset=0, limit=limit) or {}
-    return page.get("data_list") or []
-
-
 def newest_task(rows, since_ms, known_ids=()):
     """The newest row that began at or after ``since_ms`` and is not one of ``known_ids``."""
     best = None
     for row in rows:
         if row.get("task_id") in known_ids:
             continue
-        begin = int_or(row.get("begin_time"))
+        begin = _scan.int_or(row.get("begin_time"))
         if begin < since_ms:
             continue
-        if best is None or begin > int_or(best.get("begin_time")):
+        if best is None or begin > _scan.int_or(best.get("begin_time")):
             best = row
     return best
-
-
-def find_new_task(client, image_type, since_ms, known_ids=(), timeout=TASK_LOOKUP_TIMEOUT, sleep=TASK_LOOKUP_SLEEP):
-    """Look for the task a trigger created (H1 returns no id): the newest manual image-scan task
-    of ``image_type`` that began at or after ``since_ms`` and was not known before the trigger.
-    Polls H2 until ``timeout`` seconds have passed, since the row may appear late; ``None``
-    when no such task appears."""
-    try:
-        return _scan.wait_for(
-            lambda: newest_task(recent_task_rows(client, image_type), since_ms, known_ids),
-            lambda row: row is not None, timeout, sleep, max_sleep=sleep, clock=CLOCK, sleeper=SLEEP)
-    except _scan.WaitTimeout:
-        return None
-
-
-def get_task(client, task_id):
-    """The H2 row of a task, or ``None`` when no image-scan task has this id."""
-    page = client.list_image_scan_tasks(type="image_scan", task_id=task_id, offset=0, limit=10) or {}
-    for row in page.get("data_list") or []:
-        if row.get("task_id") == task_id:
-            return row
-    return None
-
-
-def task_done(row):
-    return row is not None and _scan.task_is_done(_scan.hss_task_status(row.get("task_status")))
-
-
-def wait_for_task(client, task_id, timeout, sleep):
-    """Poll H2 for ``task_id`` until its status is terminal; ``WaitTimeout`` carries the last row."""
-    return _scan.wait_for(lambda: get_task(client, task_id), task_done, timeout, sleep, clock=CLOCK, sleeper=SLEEP)
-
-
-def since_ms():
-    """The time before a trigger, in epoch ms, less the clock skew allowed for."""
-    return int((NOW() - CLOCK_SKEW) * 1000)
-
-
-# ---------------------------------------------------------------------------------------------
-# Local images: following per-image status (H3 has no task)
-# ---------------------------------------------------------------------------------------------
-
-
-def in_progress_keys(client, **filters):
-    """The ``row_key`` of every H5 row that is waiting or being scanned (two filtered walks)."""
-    keys = set()
-    for word in ("waiting_for_scan", "scanning"):
-        for row in walk(client, "list_image_local", scan_status=word, **filters):
-            keys.add(row_key(row))
-    return keys
