@@ -39,9 +39,9 @@ def image(image_id, name, version, findings=None, gate_status="fresh", gate_reas
     if findings is not None:
         entry["findings"] = findings
         entry["severity_counts"] = _scan.severity_counts(findings)
-    entry["severity"] = _scan.worst_severity([_scan.severity(f["severity"]) for f in findings or []] or ["none"])
+    entry["severity"] = _scan.worst_severity([f["severity"] for f in findings or []] or ["none"])
     entry["worst_counted"] = _scan.worst_severity(
-        [_scan.severity(f["severity"]) for f in findings or [] if not f.get("suppressed")] or ["none"])
+        [f["severity"] for f in findings or [] if not f.get("suppressed")] or ["none"])
     return entry
 
 

@@ -12,7 +12,7 @@ import html.parser
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_html as h
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_report as r
 
-import report_samples as samples
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.filter import report_samples as samples
 
 
 class Page(html.parser.HTMLParser):

@@ -19,7 +19,7 @@ import pytest
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_html as h
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_report as r
 
-import report_samples as samples
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.filter import report_samples as samples
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "integration", "targets",

@@ -17,8 +17,8 @@ from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_me
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_report as r
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_sarif as s
 
-import report_samples as samples
-from test_image_scan_report import facts as role_facts
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.filter import report_samples as samples
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.filter.test_image_scan_report import facts as role_facts
 
 GENERATED = "2026-11-30T10:05:00Z"
 

@@ -15,7 +15,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_report as r
 
-import report_samples as samples
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.filter import report_samples as samples
 
 
 def report(facts=None, **kwargs):

@@ -27,7 +27,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_report as r
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_sarif as s
 
-import report_samples as samples
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.filter import report_samples as samples
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures")
 
