@@ -281,6 +281,9 @@ class ImageScan(_ops.ScanRun):
             image = ts.normalise_image(row)
             if image["id"] in excluded:
                 skipped.append(_scan.image_ref(image, "in exclude_image_ids"))
+            elif image["scan_status"] == ts.IMAGE_UNSCANNABLE:
+                # Never triggered, also with force: TCSS refuses the whole request for it.
+                skipped.append(_scan.image_ref(image, "unscannable: %s" % image["unscannable_reason"]))
             elif self.params["container_running"] and not image["counts"]["containers"]:
                 skipped.append(_scan.image_ref(image, "no container runs it (container_running)"))
             else:
@@ -365,7 +368,10 @@ class ImageScan(_ops.ScanRun):
         if self.check_mode:
             self.result["changed"] = True
             return self.done("Would start a scan task for %d image(s)." % len(self.result["images_triggered"]))
-        task = self.start(self.task_params(filters=params["filters"], exclude_image_ids=params["exclude_image_ids"],
+        # Images TCSS will not scan are left out of the request: naming them makes TCSS refuse it.
+        unscannable = [ref["id"] for ref in skipped if ref["scan_status"] == ts.IMAGE_UNSCANNABLE]
+        exclude = _scan.unique(list(params["exclude_image_ids"] or []) + unscannable) or None
+        task = self.start(self.task_params(filters=params["filters"], exclude_image_ids=exclude,
                                            scan_scope=scope, cluster_ids=params["cluster_ids"]),
                           self.selection_state(rows), lambda: self.list_images(filters), must_scan=False)
         attached = self.result["attached"]

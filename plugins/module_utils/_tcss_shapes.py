@@ -154,6 +154,12 @@ FILTER_CHUNK = 100
 
 ERR_ALREADY_SCANNING = "FailedOperation.ErrAlreadyScanning"
 
+#: The scan state of an image TCSS will not scan (``IsAuthorized: 0``): nothing is tried, so it
+#: is neither a failed scan nor one to start.
+IMAGE_UNSCANNABLE = "unscannable"
+#: Why an image with ``IsAuthorized: 0`` is not scanned.
+UNAUTHORISED_REASON = "not authorised for scanning (IsAuthorized 0): no image licence covers it"
+
 
 # ---------------------------------------------------------------------------------------------
 # Option checks (before any request)
@@ -465,6 +471,11 @@ def normalise_image(row):
     name, version, digest = split_image_name(row.get("ImageName"))
     scan_status = image_status(row.get("ScanStatus"))
     counts = image_counts(row)
+    authorized = row.get("IsAuthorized")
+    authorized = None if authorized is None or authorized == "" else _scan.int_or(authorized, 1) != 0
+    reason = None
+    if authorized is False:
+        scan_status, reason = IMAGE_UNSCANNABLE, UNAUTHORISED_REASON
     return {
         "name": name,
         "version": version,
@@ -480,6 +491,8 @@ def normalise_image(row):
         "severity": image_severity(scan_status, counts),
         "vulnerability_count": counts["vulnerabilities"],
         "counts": counts,
+        "authorized": authorized,
+        "unscannable_reason": reason,
     }
 
 

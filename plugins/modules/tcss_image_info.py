@@ -168,9 +168,19 @@ images:
       type: dict
       sample: null
     scan_status:
-      description: V(unscanned), V(scanning), V(success) or V(failed).
+      description:
+        - V(unscanned), V(scanning), V(success) or V(failed); V(unscannable) when TCSS will not scan the image
+          (C(IsAuthorized) 0: no image licence covers it), whatever its last scan said.
       type: str
       sample: success
+    authorized:
+      description: Whether TCSS may scan the image (C(IsAuthorized)); V(null) when TCSS does not say.
+      type: bool
+      sample: true
+    unscannable_reason:
+      description: Why TCSS will not scan the image when its C(scan_status) is V(unscannable), else V(null).
+      type: str
+      sample: null
     failure_reason:
       description: Why the last scan failed (C(ScanError), C(AgentError)...), else V(null).
       type: str

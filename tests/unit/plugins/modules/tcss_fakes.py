@@ -240,12 +240,15 @@ class FakeTcss(BaseAdapter):
             if missing:
                 raise FakeApiError("ResourceNotFound", "no image %s" % missing[0])
             ids = list(params["Images"])
+            if any(not self.images[i]["IsAuthorized"] for i in ids):
+                # TCSS's code for "a scan runs" also means "no permission to scan these images".
+                raise FakeApiError("FailedOperation.ErrAlreadyScanning", "An image scan is already running.")
         else:
             ids = self._select(params.get("Filters"))
             if params.get("ScanScope") == 2:
                 ids = [i for i in ids if self.images[i]["IsSuggest"]]
         excluded = set(params.get("ExcludeImageIds") or [])
-        ids = [i for i in ids if i not in excluded]
+        ids = [i for i in ids if i not in excluded and self.images[i]["IsAuthorized"]]
         task = self._start(ids, bool(params.get("IsOneClickScanningTask")))
         return {"TaskID": task.id}
 

@@ -16,7 +16,8 @@ from ansible_collections.cloudsec.image_scan.plugins.modules import tcss_image_i
 from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.tcss_fakes import FakeTcss, Runner, host_row, image_row, vul_row
 
 IMAGE_KEYS = {"name", "version", "id", "digest", "host", "hosts", "image_type", "registry", "scan_status",
-              "failure_reason", "latest_scan_time", "severity", "vulnerability_count", "counts"}
+              "failure_reason", "latest_scan_time", "severity", "vulnerability_count", "counts", "authorized",
+              "unscannable_reason"}
 
 
 def ids(count):
@@ -97,6 +98,16 @@ def test_many_image_ids_are_asked_in_chunks(run):
     assert len(result["images"]) == 150
     chunks = [p["Filters"][-1]["Values"] for p in fake.params_of("DescribeAssetImageList")]
     assert [len(c) for c in chunks] == [100, 50]
+
+
+def test_unauthorised_image_is_unscannable_with_the_reason(run):
+    allowed, refused = ids(2)
+    fake = FakeTcss(images=[image_row(allowed, status="scanned", scan_time="2026-01-01 08:30:00"),
+                            image_row(refused, IsAuthorized=0)])
+    first, second = run(module, fake, {})["images"]
+    assert (first["scan_status"], first["authorized"], first["unscannable_reason"]) == ("success", True, None)
+    assert (second["scan_status"], second["authorized"]) == ("unscannable", False)
+    assert "IsAuthorized 0" in second["unscannable_reason"]
 
 
 def test_findings_only_for_images_with_vulnerabilities(run):

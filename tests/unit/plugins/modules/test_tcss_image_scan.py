@@ -486,3 +486,34 @@ def test_refusals_that_never_end_are_bounded_by_wait_timeout(run, clock):
     assert result["failed"] is True and "still refuses" in result["msg"]
     assert clock.now - start <= 20 + 2
     assert 3 <= fake.actions("CreateAssetImageScanTask") <= 13
+
+
+# -- images TCSS will not scan (IsAuthorized 0) ---------------------------------------------------
+
+def test_unauthorised_images_are_unscannable_and_never_triggered(run):
+    fake = fake_with(image_row(A, name="app:1"), image_row(B, name="lic:1", IsAuthorized=0))
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert fake.params_of("CreateAssetImageScanTask")[0]["Images"] == [A]
+    assert [ref["id"] for ref in result["images_triggered"]] == [A]
+    skipped = dict((ref["id"], ref) for ref in result["images_skipped"])
+    assert skipped[B]["scan_status"] == "unscannable" and "IsAuthorized 0" in skipped[B]["reason"]
+
+
+@pytest.mark.parametrize("args", [{"images": [B]}, {"images": [B], "force": True}, {"all_images": True},
+                                  {"filters": [{"name": "ImageName", "values": ["lic"]}]}])
+def test_only_unauthorised_images_change_nothing(run, args):
+    fake = fake_with(image_row(A, name="app:1", status="scanned", scan_time=RECENT),
+                     image_row(B, name="lic:1", IsAuthorized=0))
+    result = run(module, fake, args)
+    assert result.get("failed") is not True, result["msg"]
+    assert result["changed"] is False
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_all_images_leaves_unauthorised_images_out_of_the_request(run):
+    fake = fake_with(image_row(A, name="app:1"), image_row(B, name="lic:1", IsAuthorized=0))
+    result = run(module, fake, {"filters": [{"name": "ImageName", "values": ["1"]}], "wait_sleep": 1})
+    assert result["changed"] is True
+    assert B in fake.params_of("CreateAssetImageScanTask")[0]["ExcludeImageIds"]
+    assert [ref["id"] for ref in result["images_triggered"]] == [A]
