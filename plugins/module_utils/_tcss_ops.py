@@ -231,14 +231,28 @@ class ImageScan(_ops.ScanRun):
         with ``must_scan`` a running scan is waited for and the request sent again (within the
         run's deadline); without it the running scan is followed."""
 
+        start_timeout = self.params.get("start_timeout") or 0
+        first_look = {}
+
         def look():
-            return _ops.applied() if self.was_applied(before, relist) else _ops.not_applied()
+            # TCSS may show a trigger's effect late: nothing seen is "not yet" until start_timeout.
+            first_look.setdefault("at", _clock.monotonic())
+            if self.was_applied(before, relist):
+                return _ops.applied()
+            running = self.find_running_task()
+            if running is not None:
+                return _ops.applied(running)
+            if _clock.monotonic() - first_look["at"] < start_timeout:
+                return _ops.unknown()
+            return _ops.not_applied()
 
         refused = rounds = 0
         while True:
             try:
                 sent = _ops.send_once("CreateAssetImageScanTask", lambda: self.client.create_asset_image_scan_task(params),
-                                      look, self.params["backoff_retries"])
+                                      look, self.params["backoff_retries"],
+                                      confirm_timeout=start_timeout + 2 * self.params["wait_sleep"],
+                                      confirm_sleep=self.params["wait_sleep"])
                 break
             except ApiError as exc:
                 if exc.code != ts.ERR_ALREADY_SCANNING:
@@ -265,11 +279,33 @@ class ImageScan(_ops.ScanRun):
         if sent.answered:
             self.raw["create"].append(sent.answer)
             task_id = sent.answer.get("TaskID")
-            task = self.read_task(task_id, begin_time=sent.sent_at) if task_id else self.read_task(None)
+            task = self.shown_task(task_id, sent.sent_at) if task_id else self.read_task(None)
         else:
-            task = self.find_running_task() or self.read_task(None)
+            # The answer was lost but the look found the effect: the task found is this run's own.
+            task = sent.look.value or self.find_running_task() or self.read_task(None)
             task["begin_time"] = task.get("begin_time") or sent.sent_at
         return self.track(task)
+
+    def shown_task(self, task_id, sent_at):
+        """The task ``task_id`` just created, once TCSS shows it: until ``start_timeout`` a
+        ``ResourceNotFound`` means "not shown yet"; then the run fails naming the task."""
+        start_timeout = self.params.get("start_timeout") or 0
+
+        def poll():
+            try:
+                return self.read_task(task_id, begin_time=sent_at)
+            except ApiError as exc:
+                if exc.code not in NOT_FOUND:
+                    raise
+                return None
+
+        try:
+            return _ops.wait_for(poll, lambda task: task is not None, start_timeout, self.params["wait_sleep"])
+        except _ops.WaitTimeout:
+            raise _ops.ModuleError("TCSS created the scan task %s (started at %s) but does not show it after %s "
+                                   "seconds (start_timeout); it is not started again" % (task_id, sent_at, start_timeout),
+                                   task_id=task_id, triggered_at=sent_at,
+                                   task=dict(id=task_id, status=_scan.TASK_RUNNING, begin_time=sent_at))
 
     # -- state=present -----------------------------------------------------------------------
 

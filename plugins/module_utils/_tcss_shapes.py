@@ -249,6 +249,8 @@ def scan_problems(params):
                             "recommended or cluster")
     if params.get("cluster_ids") and scope != "cluster":
         problems.append("cluster_ids is only used with scan_scope=cluster")
+    if params.get("start_timeout") is not None and params["start_timeout"] < 0:
+        problems.append("start_timeout must be 0 or more seconds")
     if params.get("task_timeout") is not None and params["task_timeout"] <= 0:
         problems.append("task_timeout must be greater than 0")
     return problems

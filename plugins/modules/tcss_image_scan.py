@@ -107,6 +107,16 @@ options:
       - When not set the service default (3600 seconds) applies.
       - Not to be confused with O(timeout), the time allowed for each HTTP answer, and O(wait_timeout).
     type: int
+  start_timeout:
+    description:
+      - How long in seconds a trigger's effect may take to show before the module concludes anything.
+      - TCSS may answer C(ResourceNotFound) for a task it has just created, and the images keep their previous scan
+        state for a while. Until this deadline such a task is looked for again, never started a second time; when
+        the answer to the trigger was lost, the module looks for the task and the images' scan times until then
+        before it may send the trigger again.
+      - A task still not shown after this deadline fails the module, naming the task and when it was started.
+    type: int
+    default: 120
   one_click:
     description:
       - Make the task the "one-click" scan task (C(IsOneClickScanningTask)) that C(DescribeAssetImageScanTask) reports.
@@ -421,6 +431,7 @@ def argument_spec():
         scan_scope=dict(type="str", choices=list(ts.SCAN_SCOPES)),
         cluster_ids=dict(type="list", elements="str"),
         task_timeout=dict(type="int"),
+        start_timeout=dict(type="int", default=120),
         one_click=dict(type="bool", default=False),
         task_id=dict(type="str"),
     ))

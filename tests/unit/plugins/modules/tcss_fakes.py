@@ -10,7 +10,9 @@ records each one (action, parameters) and answers like TCSS: one scan at a time
 whose status follows their task, paging by ``Offset``/``Limit``. Faults can be queued per action:
 ``throttle`` (HTTP 200 ``RequestLimitExceeded``, not applied), ``server_error`` (HTTP 502, not
 applied), ``reset_after`` (applied, then the connection is reset), ``garbled`` (applied, then a
-cut answer) or ``("error", code, message)``.
+cut answer) or ``("error", code, message)``. With ``lag_reads`` a new task shows only after that
+many reads (``Describe*`` calls): until then T2 with its TaskID answers ``ResourceNotFound``, T2
+without it and T3 show the previous task, and its images keep their previous status and scan time.
 """
 
 from __future__ import annotations
@@ -94,12 +96,14 @@ class FakeTask(object):
         self.polls = 0
         self.state = "running"
         self.scanned = 0
+        self.hidden = 0
+        self.before = {}
 
 
 class FakeTcss(BaseAdapter):
     """The fake service. ``polls_to_finish`` status reads end a running task."""
 
-    def __init__(self, images=(), hosts=(), pairs=(), vulns=None, polls_to_finish=2):
+    def __init__(self, images=(), hosts=(), pairs=(), vulns=None, polls_to_finish=2, lag_reads=0):
         super(FakeTcss, self).__init__()
         self.images = dict((row["ImageID"], dict(row)) for row in images)
         self.order = [row["ImageID"] for row in images]
@@ -107,6 +111,7 @@ class FakeTcss(BaseAdapter):
         self.pairs = [dict(ImageID=i, HostID=h) for i, h in pairs]
         self.vulns = dict(vulns or {})
         self.polls_to_finish = polls_to_finish
+        self.lag_reads = lag_reads
         self.tasks = []
         self.calls = []
         self.faults = {}
@@ -152,6 +157,10 @@ class FakeTcss(BaseAdapter):
             answer = getattr(self, "do_" + action)(params)
         except FakeApiError as exc:
             answer = {"Error": {"Code": exc.code, "Message": exc.message}}
+        if action.startswith("Describe"):
+            # lag: a new task and its effects show only after ``lag_reads`` reads.
+            for task in self.tasks:
+                task.hidden = max(task.hidden - 1, 0)
         if fault == "reset_after":
             raise _connection_reset()
         if fault == "garbled":
@@ -182,6 +191,8 @@ class FakeTcss(BaseAdapter):
 
     def _start(self, image_ids, one_click):
         task = FakeTask("task-%d" % (len(self.tasks) + 1), image_ids, one_click, "2026-01-01 07:59:00")
+        task.hidden = self.lag_reads
+        task.before = dict((i, (self.images[i]["ScanStatus"], self.images[i]["ScanTime"])) for i in image_ids)
         for image_id in image_ids:
             self.previous[image_id] = self.images[image_id]["ScanStatus"]
             self.images[image_id]["ScanStatus"] = "scanning"
@@ -206,16 +217,17 @@ class FakeTcss(BaseAdapter):
                 "Schedule": 100 if task.state == "finished" else (task.scanned * 100 // total if total else 0),
                 "SuccessCount": task.scanned, "RiskCount": 0, "LeftSeconds": 0 if done else 30}
 
-    def _select(self, filters):
+    def _select(self, filters, images=None):
+        images = self.images if images is None else images
         ids = list(self.order)
         for item in filters or []:
             name, values = item["Name"], item["Values"]
             if name == "ImageID":
                 ids = [i for i in ids if i in values]
             elif name == "ScanStatus":
-                ids = [i for i in ids if self.images[i]["ScanStatus"] in values]
+                ids = [i for i in ids if images[i]["ScanStatus"] in values]
             elif name == "ImageName":
-                ids = [i for i in ids if any(v in self.images[i]["ImageName"] for v in values)]
+                ids = [i for i in ids if any(v in images[i]["ImageName"] for v in values)]
             elif name == "SecurityRisk":
                 pass
             else:
@@ -255,12 +267,12 @@ class FakeTcss(BaseAdapter):
     def do_DescribeAssetImageScanStatus(self, params):
         task_id = params.get("TaskID")
         if task_id:
-            found = [t for t in self.tasks if t.id == task_id]
+            found = [t for t in self.tasks if t.id == task_id and not t.hidden]
             if not found:
-                raise FakeApiError("ResourceNotFound", "no task %s" % task_id)
+                raise FakeApiError("ResourceNotFound", "The task %s does not exist." % task_id)
             task = found[0]
-        elif self.tasks:
-            task = self.tasks[-1]
+        elif [t for t in self.tasks if not t.hidden]:
+            task = [t for t in self.tasks if not t.hidden][-1]
         else:
             return {"ImageTotal": 0, "ImageScanCnt": 0, "Status": "READY", "Schedule": 0, "SuccessCount": 0,
                     "RiskCount": 0, "LeftSeconds": 0}
@@ -269,7 +281,7 @@ class FakeTcss(BaseAdapter):
 
     def do_DescribeAssetImageScanTask(self, params):
         assert params == {}
-        found = [t for t in self.tasks if t.one_click]
+        found = [t for t in self.tasks if t.one_click and not t.hidden]
         if not found:
             return {"TaskID": "", "LastScanTime": "", "Status": "READY", "SubStatus": ""}
         task = found[-1]
@@ -298,8 +310,12 @@ class FakeTcss(BaseAdapter):
         return {"Status": "SUCCESS"}
 
     def do_DescribeAssetImageList(self, params):
-        ids = self._select(params.get("Filters"))
-        return self._page([dict(self.images[i]) for i in ids], params)
+        shown = dict((i, dict(self.images[i])) for i in self.order)
+        for task in self.tasks:
+            for image_id, (status, scan_time) in task.before.items() if task.hidden else ():
+                shown[image_id].update(ScanStatus=status, ScanTime=scan_time)
+        ids = self._select(params.get("Filters"), shown)
+        return self._page([shown[i] for i in ids], params)
 
     def do_DescribeAssetImageVulList(self, params):
         image_id = params["ImageID"]

@@ -517,3 +517,54 @@ def test_all_images_leaves_unauthorised_images_out_of_the_request(run):
     assert result["changed"] is True
     assert B in fake.params_of("CreateAssetImageScanTask")[0]["ExcludeImageIds"]
     assert [ref["id"] for ref in result["images_triggered"]] == [A]
+
+
+# -- lag: a trigger's effects show late -----------------------------------------------------------
+
+def test_a_new_task_not_shown_yet_is_looked_for_again(run):
+    fake = fake_with(*unscanned(A, B), lag_reads=3)
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["changed"] is True and result["task"]["id"] == "task-1"
+    assert result["task"]["status"] == "succeeded"
+    assert fake.actions("CreateAssetImageScanTask") == 1
+    assert fake.images[A]["ScanStatus"] == "scanned"
+
+
+def test_without_waiting_the_task_returned_is_one_tcss_shows(run):
+    fake = fake_with(*unscanned(A), lag_reads=2)
+    result = run(module, fake, {"images": [A], "wait": False, "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["task"]["id"] == "task-1" and result["task"]["status"] == "running"
+    assert fake.actions("CreateAssetImageScanTask") == 1
+
+
+def test_a_task_never_shown_fails_naming_it_after_start_timeout(run, clock):
+    fake = fake_with(*unscanned(A), lag_reads=10 ** 6)
+    started = clock.monotonic()
+    result = run(module, fake, {"images": [A], "wait_sleep": 1, "start_timeout": 30})
+    assert result["failed"] is True and result["changed"] is True
+    assert "task-1" in result["msg"] and "start_timeout" in result["msg"]
+    assert result["task_id"] == "task-1" and result["triggered_at"]
+    assert fake.actions("CreateAssetImageScanTask") == 1
+    assert clock.monotonic() - started >= 30
+
+
+@pytest.mark.parametrize("fault", ["reset_after", "garbled"])
+def test_a_lost_answer_under_lag_is_waited_for_not_sent_again(run, fault):
+    fake = fake_with(*unscanned(A, B), lag_reads=4)
+    fake.fault("CreateAssetImageScanTask", fault)
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 1 and len(fake.tasks) == 1
+    assert result["task"]["status"] == "succeeded" and result["attached"] is False
+
+
+def test_a_trigger_proven_not_applied_is_sent_again_only_after_start_timeout(run, clock):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", "server_error")
+    started = clock.monotonic()
+    result = run(module, fake, {"images": [A], "wait_sleep": 1, "start_timeout": 20, "wait": False})
+    assert result["changed"] is True
+    assert fake.actions("CreateAssetImageScanTask") == 2 and len(fake.tasks) == 1
+    assert clock.monotonic() - started >= 20
