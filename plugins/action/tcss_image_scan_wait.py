@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait import ScanWaitAction
 
@@ -25,8 +26,28 @@ class ActionModule(ScanWaitAction):
     TASK_INFO = "cloudsec.image_scan.tcss_image_scan_task_info"
     MODULE = TcssModule
 
+    #: Default of ``start_timeout``, as in tcss_image_scan.
+    START_TIMEOUT = 120
+
+    @classmethod
+    def argument_spec(cls):
+        spec = super(ActionModule, cls).argument_spec()
+        spec["start_timeout"] = dict(type="int", default=cls.START_TIMEOUT)
+        return spec
+
     def read_task(self, task_id, task_vars):
-        return self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("task")
+        """The task; one TCSS does not show yet (it may answer ``ResourceNotFound`` for a task it
+        has just created) is running until ``start_timeout`` seconds after the first poll."""
+        task = self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("task")
+        if task:
+            self._shown = True
+            return task
+        first = self.__dict__.setdefault("_first_poll", _clock.monotonic())
+        start_timeout = self._task.args.get("start_timeout")
+        start_timeout = self.START_TIMEOUT if start_timeout is None else int(start_timeout)
+        if getattr(self, "_shown", False) or _clock.monotonic() - first >= start_timeout:
+            return None
+        return dict(id=task_id, status=_scan.TASK_RUNNING, progress=0, total=0, succeeded=0, failed=0, shown=False)
 
     def image_keys(self, images):
         ids = []

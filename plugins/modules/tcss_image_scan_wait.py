@@ -30,6 +30,13 @@ options:
       - The ID of the scan task to wait for.
       - Mutually exclusive with O(images).
     type: str
+  start_timeout:
+    description:
+      - With O(task_id), how long in seconds a task TCSS does not show yet is taken as started but not visible
+        (TCSS may answer C(ResourceNotFound) for a task it has just created) before the action fails for an
+        unknown task.
+    type: int
+    default: 120
   images:
     description:
       - IDs of images to wait for (C(ImageID), such as C(sha256:...)).

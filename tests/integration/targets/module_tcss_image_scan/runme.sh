@@ -24,3 +24,8 @@ fi
 stop_emulator
 start_emulator --scan-seconds 3
 ansible-playbook -i inventory running.yml "$@"
+
+# New tasks shown late (ResourceNotFound at first) and images without a licence.
+stop_emulator
+start_emulator --scan-seconds 1 --realism lag,licences --lag-seconds 3
+ansible-playbook -i inventory realism.yml "$@"

@@ -238,9 +238,27 @@ def test_tcss_task_timeout_returns_the_task(monkeypatch, clock):
 
 
 def test_tcss_unknown_task_fails(monkeypatch, clock):
-    h = Harness(tw, monkeypatch, clock, dict(task_id="nope"), [{"changed": False, "task": None, "tasks": []}])
+    h = Harness(tw, monkeypatch, clock, dict(task_id="nope", start_timeout=0), [{"changed": False, "task": None, "tasks": []}])
     result = h.run()
     assert result["failed"] is True and "no image scan task with ID nope" in result["msg"]
+
+
+def test_tcss_a_task_not_shown_yet_is_looked_for_until_start_timeout(monkeypatch, clock):
+    missing = {"changed": False, "task": None, "tasks": []}
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1", wait_sleep=1, wait_timeout=60),
+                [missing, missing, tcss_task("running", 50), tcss_task("succeeded", 100, succeeded=27)])
+    result = h.run()
+    assert not result.get("failed"), result["msg"]
+    assert result["task"]["status"] == "succeeded" and len(h.calls) == 4
+
+
+def test_tcss_a_task_never_shown_fails_after_start_timeout(monkeypatch, clock):
+    missing = {"changed": False, "task": None, "tasks": []}
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1", wait_sleep=1, wait_timeout=600, start_timeout=5),
+                [missing] * 20)
+    result = h.run()
+    assert result["failed"] is True and "no image scan task with ID tc-1" in result["msg"]
+    assert 3 <= len(h.calls) < 20
 
 
 def test_tcss_images_are_followed_through_their_scan_status(monkeypatch, clock):
