@@ -113,13 +113,18 @@ def read_one_click(client, raw):
     return ts.task_from_one_click(raw["one_click_task"])
 
 
-def read_task(client, task_id, raw, begin_time=None):
-    """T2 of ``task_id`` (or of the latest task when ``task_id`` is ``None``)."""
+def read_task(client, task_id, raw, begin_time=None, warn=None):
+    """T2 of ``task_id`` (or of the latest task when ``task_id`` is ``None``); ``warn(text)``
+    is told of a ``Status`` word TCSS is not known to use (the task is taken as running)."""
     raw["status"] = client.call("DescribeAssetImageScanStatus", {"TaskID": task_id} if task_id else {})
+    word = ts.unknown_status_word(raw["status"].get("Status"))
+    if word is not None and warn is not None:
+        warn("TCSS reports the unknown task status %r%s; it is taken as running until Schedule reaches 100, "
+             "the task ends or the wait times out" % (word, " for task %s" % task_id if task_id else ""))
     return ts.task_from_status(raw["status"], task_id=task_id, begin_time=begin_time)
 
 
-def task_info(client, task_id, raw):
+def task_info(client, task_id, raw, warn=None):
     """The task ``task_id`` (or the current one-click task), completed by T3; ``None`` when
     TCSS does not know it."""
     one_click = read_one_click(client, raw)
@@ -127,7 +132,7 @@ def task_info(client, task_id, raw):
     if not wanted:
         return None
     try:
-        return ts.merge_task(read_task(client, wanted, raw), one_click)
+        return ts.merge_task(read_task(client, wanted, raw, warn=warn), one_click)
     except ApiError as exc:
         if exc.code not in NOT_FOUND:
             raise
@@ -165,11 +170,17 @@ class ImageScan(_ops.ScanRun):
     # -- tasks -------------------------------------------------------------------------------
 
     def read_task(self, task_id, begin_time=None):
-        return read_task(self.client, task_id, self.raw, begin_time=begin_time)
+        return read_task(self.client, task_id, self.raw, begin_time=begin_time, warn=self.warn_once)
+
+    def warn_once(self, text):
+        warned = self.__dict__.setdefault("_warned", set())
+        if text not in warned:
+            warned.add(text)
+            self.module.warn(text)
 
     def refine(self, task):
         """Complete an ended one-click task with T3's SubStatus and start time."""
-        if task.get("id") and (self.params["one_click"] or task.get("begin_time") is None):
+        if task.get("id"):
             return ts.merge_task(task, read_one_click(self.client, self.raw))
         return task
 
@@ -451,7 +462,11 @@ class ImageScan(_ops.ScanRun):
             raise
         if sent.answered:
             self.raw["stop"].append(sent.answer)
-        self.track(self.refine(self.read_task(task_id, begin_time=task.get("begin_time"))), replaces=task)
+        stopped = self.refine(self.read_task(task_id, begin_time=task.get("begin_time")))
+        if stopped["status"] == _scan.TASK_SUCCEEDED and stopped["succeeded"] < stopped["total"]:
+            # Ended without saying why, after this stop and before scanning every image: stopped.
+            stopped["status"] = _scan.TASK_STOPPED
+        self.track(stopped, replaces=task)
         return self.done("Stopped task %s." % task_id)
 
     def stop_images(self):

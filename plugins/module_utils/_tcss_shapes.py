@@ -49,30 +49,47 @@ _SUBSTATUS = {
 }
 
 
+#: ``Status`` words of a task that has not ended (the documented ones and those seen).
+RUNNING_WORDS = ("", "READY", "SCANNING", "WAITING", "PENDING", "QUEUING", "QUEUED", "RUNNING")
+#: ``Status`` words of an ended task.
+END_WORDS = ("END", "FINISHED", "DONE", "SUCCESS")
+_STOPPED_WORDS = ("CANCEL", "CANCELLED", "STOPPED", "STOP")
+_TIMED_OUT_WORDS = ("TIMEOUT",)
+_FAILED_WORDS = ("FAILED", "FAIL", "ERROR")
+
+
+def unknown_status_word(status):
+    """The task ``Status`` word when it is none TCSS is known to use, else ``None``."""
+    word = (status or "").strip().upper()
+    known = RUNNING_WORDS + END_WORDS + _STOPPED_WORDS + _TIMED_OUT_WORDS + _FAILED_WORDS
+    return None if word in known else word
+
+
 def task_status(status, schedule=None, sub_status=None, scanned=None, total=None):
     """The collection's task state of a TCSS task (DescribeAssetImageScanStatus /
     DescribeAssetImageScanTask).
 
-    ``READY``/``SCANNING`` (and anything unknown before the end) is running; ``END`` is decided
-    by ``SubStatus`` when known; without it, an ended task that did not scan all its images was
-    stopped, and one that did, succeeded.
+    A task that has not ended (``READY``, ``SCANNING``, ``QUEUING``, ``RUNNING``..., and any word
+    not known, see :func:`unknown_status_word`) is running until its ``Schedule`` reaches 100,
+    then done. ``END`` is decided by ``SubStatus`` when known; without it the task finished, and
+    its counts and the per-image results tell which images failed (``scanned`` and ``total`` are
+    not used: TCSS does not say whether failed images count as scanned).
     """
+    del scanned, total
     word = (status or "").strip().upper()
-    if word in ("", "READY", "SCANNING", "WAITING", "PENDING"):
-        if word == "" and schedule is not None and int(schedule) >= 100:
-            return _scan.TASK_SUCCEEDED
-        return _scan.TASK_RUNNING
-    if word == "END" or word in ("FINISHED", "DONE", "SUCCESS"):
+    if word in END_WORDS:
         if sub_status:
             return _SUBSTATUS.get(sub_status.strip().lower(), _scan.TASK_FAILED)
-        if total is not None and scanned is not None and int(scanned) < int(total):
-            return _scan.TASK_STOPPED
         return _scan.TASK_SUCCEEDED
-    if word in ("CANCEL", "CANCELLED", "STOPPED", "STOP"):
+    if word in _STOPPED_WORDS:
         return _scan.TASK_STOPPED
-    if word in ("TIMEOUT",):
+    if word in _TIMED_OUT_WORDS:
         return _scan.TASK_TIMED_OUT
-    return _scan.TASK_FAILED
+    if word in _FAILED_WORDS:
+        return _scan.TASK_FAILED
+    if schedule is not None and _scan.int_or(schedule) >= 100:
+        return _scan.TASK_SUCCEEDED
+    return _scan.TASK_RUNNING
 
 
 #: ``ScanStatus`` words (filter words; answers may be upper case) -> the collection's states
@@ -379,7 +396,8 @@ def task_from_status(status, task_id=None, begin_time=None, sub_status=None, end
         "remaining_minutes": 0 if _scan.task_is_done(word) else (left + 59) // 60,
         "total": total,
         "succeeded": safe + risky,
-        "failed": max(scanned - safe - risky, 0),
+        # At the end every image not counted as scanned safely or with risks did not succeed.
+        "failed": max((total if _scan.task_is_done(word) else scanned) - safe - risky, 0),
         "risky": risky,
         "failed_images": [],
     }

@@ -161,7 +161,7 @@ def main():
     def run():
         if task_id is not None and not task_id.strip():
             raise ValueError("task_id must not be empty")
-        task = task_info(module.client, task_id.strip() if task_id is not None else None, raw)
+        task = task_info(module.client, task_id.strip() if task_id is not None else None, raw, warn=module.warn)
         return dict(changed=False, task=task, tasks=[task] if task else [], raw=raw)
 
     module.execute(run, dict(changed=False, raw=raw))

@@ -116,6 +116,7 @@ class FakeTcss(BaseAdapter):
         self.calls = []
         self.faults = {}
         self.previous = {}
+        self.warnings = []
 
     # -- test helpers ----------------------------------------------------------------------------
 
@@ -362,7 +363,11 @@ class Runner(object):
             policy = RetryPolicy(retries=module_self.params["backoff_retries"], delay=0.01, max_delay=0.01)
             return HttpTransport(session=session, retry_policy=policy)
 
+        def warn(module_self, warning):
+            fake.warnings.append(warning)
+
         self.monkeypatch.setattr(_tcss_module.TcssModule, "_build_transport", build_transport)
+        self.monkeypatch.setattr(_tcss_module.TcssModule, "warn", warn)
         full = dict(ARGS) if credentials else {}
         full.update(args)
         if check_mode:

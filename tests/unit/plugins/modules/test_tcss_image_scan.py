@@ -343,7 +343,9 @@ def test_own_task_ending_stopped_fails(run):
         return original(params)
 
     fake.do_DescribeAssetImageScanStatus = stop_then_status
-    result = run(module, fake, {"images": [A], "wait_sleep": 1})
+    # The one-click task's SubStatus says it was stopped (without it an ended task is finished
+    # and its per-image results tell the rest).
+    result = run(module, fake, {"images": [A], "wait_sleep": 1, "one_click": True})
     assert result["failed"] is True and result["changed"] is True
     assert "ended with status stopped" in result["msg"]
 
@@ -568,3 +570,54 @@ def test_a_trigger_proven_not_applied_is_sent_again_only_after_start_timeout(run
     assert result["changed"] is True
     assert fake.actions("CreateAssetImageScanTask") == 2 and len(fake.tasks) == 1
     assert clock.monotonic() - started >= 20
+
+
+# -- task states --------------------------------------------------------------------------------
+
+def _status_words(fake, words):
+    """T2 of the fake answers ``words`` (Status, Schedule) in turn, then its own."""
+    original = fake.do_DescribeAssetImageScanStatus
+    queue = list(words)
+
+    def answer(params):
+        result = original(params)
+        if queue:
+            status, schedule = queue.pop(0)
+            result.update(Status=status, Schedule=schedule)
+        return result
+
+    fake.do_DescribeAssetImageScanStatus = answer
+
+
+def test_an_unknown_running_word_is_running_with_a_warning(run):
+    fake = fake_with(*unscanned(A), polls_to_finish=4)
+    _status_words(fake, [("ANALYSING", 10), ("ANALYSING", 50), ("ANALYSING", 70)])
+    result = run(module, fake, {"images": [A], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["task"]["status"] == "succeeded"
+    assert fake.actions("DescribeAssetImageScanStatus") >= 4
+    assert len([w for w in fake.warnings if "ANALYSING" in w]) == 1 and "task-1" in fake.warnings[0]
+
+
+def test_scanning_with_schedule_100_is_done(run):
+    fake = fake_with(*unscanned(A), polls_to_finish=1000)
+    _status_words(fake, [("SCANNING", 0), ("SCANNING", 100)])
+    result = run(module, fake, {"images": [A], "wait_sleep": 1, "wait_timeout": 30})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["task"]["status"] == "succeeded" and fake.actions("DescribeAssetImageScanStatus") == 2
+
+
+def test_an_own_task_ending_with_failed_images_is_finished(run):
+    fake = fake_with(*unscanned(A, B))
+    original = fake.do_DescribeAssetImageScanStatus
+
+    def one_failed(params):
+        result = original(params)
+        if result["Status"] == "END":
+            result.update(SuccessCount=1, ImageScanCnt=1, Schedule=50)
+        return result
+
+    fake.do_DescribeAssetImageScanStatus = one_failed
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert (result["task"]["status"], result["task"]["succeeded"], result["task"]["failed"]) == ("succeeded", 1, 1)
