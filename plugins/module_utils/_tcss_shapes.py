@@ -18,6 +18,7 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 import datetime
+import re
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
@@ -109,21 +110,33 @@ LEVELS = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 UTC_OFFSET = datetime.timedelta(hours=8)
 
 
+_OFFSET_RE = re.compile(r"([+-])(\d{2}):?(\d{2})$")
+
+
 def time_to_iso(value):
     """ISO 8601 UTC text of a TCSS time: ``YYYY-MM-DD HH:MM:SS`` is China Standard Time
-    (UTC+8); an ISO time ending in ``Z`` (``CreateTime``) is UTC. ``None`` when empty or
-    unreadable."""
+    (UTC+8); a time with a UTC offset (``+08:00``, ``-0500``) is at that offset; an ISO time
+    ending in ``Z`` or without an offset (``CreateTime``) is UTC. Fractions of a second are
+    dropped. ``None`` when empty or unreadable."""
     if not value or str(value).startswith("0000"):
         return None
     text = str(value).strip()
-    in_utc = text.endswith("Z") or "T" in text
+    offset = None
+    if text.endswith("Z"):
+        text, offset = text[:-1], datetime.timedelta(0)
+    else:
+        match = _OFFSET_RE.search(text)
+        if match and len(text) > 19:
+            sign = -1 if match.group(1) == "-" else 1
+            offset = sign * datetime.timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+            text = text[:match.start()]
+    if offset is None:
+        offset = datetime.timedelta(0) if "T" in text else UTC_OFFSET
     try:
-        parsed = datetime.datetime.strptime(text.replace("T", " ").rstrip("Z")[:19], "%Y-%m-%d %H:%M:%S")
+        parsed = datetime.datetime.strptime(text.replace("T", " ")[:19], "%Y-%m-%d %H:%M:%S")
     except ValueError:
         return None
-    if not in_utc:
-        parsed -= UTC_OFFSET
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (parsed - offset).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 #: Filter names of DescribeAssetImageList (T5), also accepted by CreateAssetImageScanTask (T1).
@@ -542,7 +555,19 @@ def normalise_finding(row):
         "fixable": bool(fixed) or "CanBeFixed" in tags,
         "description": _text(row.get("Des")),
         "url": _text(row.get("Reference")),
+        "cvss_v3": _score(row.get("CVSSV3Score")),
+        # ``Level`` is TCSS's four-level rating.
+        "severity_source": "rating",
     }
+
+
+def _score(value):
+    """A CVSS score as a float, or ``None`` when missing or not a number (0 counts as missing)."""
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        return None
+    return score if 0 < score <= 10 else None
 
 
 def add_findings(image, rows):

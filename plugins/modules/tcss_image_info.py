@@ -221,6 +221,8 @@ images:
         - With O(vulnerabilities=true), the vulnerabilities of the image.
         - C(severity) comes from C(Level) (1 low, 2 medium, 3 high, 4 critical); C(fixable) is true when TCSS tags the
           vulnerability C(CanBeFixed) or names a fixed version.
+        - C(cvss_v3) is the CVSS v3 score (C(CVSSV3Score)), V(null) when TCSS gives none; C(severity_source) is
+          V(rating) (the severity is TCSS's four-level rating).
       returned: when O(vulnerabilities=true)
       type: list
       elements: dict
@@ -233,6 +235,8 @@ images:
           fixable: true
           description: HTTP/2 rapid reset can cause a denial of service.
           url: https://nvd.nist.gov/vuln/detail/CVE-2023-44487
+          cvss_v3: 7.5
+          severity_source: rating
     severity_counts:
       description: With O(vulnerabilities=true), the findings per severity.
       returned: when O(vulnerabilities=true)

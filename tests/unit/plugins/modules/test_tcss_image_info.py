@@ -126,7 +126,8 @@ def test_findings_only_for_images_with_vulnerabilities(run):
     assert first["findings"][0] == {"id": "CVE-2021-44228", "severity": "critical", "package": "libfoo",
                                     "version": "1.0", "fixed_version": "2.15.0", "fixable": True,
                                     "description": "description of CVE-2021-44228",
-                                    "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-44228"}
+                                    "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-44228", "cvss_v3": 7.5,
+                                    "severity_source": "rating"}
     assert first["severity_counts"] == {"critical": 1, "high": 1, "medium": 0, "low": 1, "unknown": 0}
     assert second["findings"] == [] and second["severity_counts"]["critical"] == 0 and second["severity"] == "none"
     assert third["findings"] == [] and third["severity"] == "unknown"
