@@ -150,6 +150,7 @@ class ImageScan(_ops.ScanRun):
     def __init__(self, module):
         super(ImageScan, self).__init__(module, raw={"images": [], "create": [], "status": None,
                                                      "one_click_task": None, "stop": []})
+        self.result["clock_offset"] = 0
         self.client = module.client
         self.raw = self.result["raw"]
 
@@ -323,9 +324,14 @@ class ImageScan(_ops.ScanRun):
     def plan_rows(self, rows):
         """Split the listed images into (to_scan, skipped) refs with reasons, and the candidates."""
         excluded = set(self.params["exclude_image_ids"] or [])
-        candidates, skipped = [], []
-        for row in rows:
-            image = ts.normalise_image(row)
+        candidates, skipped, ahead = [], [], []
+        now = _clock.now()
+        images = [ts.normalise_image(row) for row in rows]
+        # Ages are measured on the cloud's clock, as far as its answers show it (clock_offset).
+        offset = ts.clock_ahead(images, now)
+        self.result["clock_offset"] = max(offset, self.result.get("clock_offset") or 0)
+        for image in images:
+            scanned_at = _scan.iso_to_epoch(image["latest_scan_time"])
             if image["id"] in excluded:
                 skipped.append(_scan.image_ref(image, "in exclude_image_ids"))
             elif image["scan_status"] == ts.IMAGE_UNSCANNABLE:
@@ -333,10 +339,20 @@ class ImageScan(_ops.ScanRun):
                 skipped.append(_scan.image_ref(image, "unscannable: %s" % image["unscannable_reason"]))
             elif self.params["container_running"] and not image["counts"]["containers"]:
                 skipped.append(_scan.image_ref(image, "no container runs it (container_running)"))
+            elif (self.module.max_age is not None and not self.params["force"] and scanned_at is not None
+                  and scanned_at > now + ts.SKEW_MARGIN and image["scan_status"] not in _scan.IMAGE_IN_PROGRESS):
+                # The cloud's clock runs ahead by an unknown amount: the age of this scan cannot be told.
+                ahead.append(_scan.image_ref(image, "the last scan time %s is ahead of the controller's clock: the "
+                                                    "cloud's clock runs ahead, the scan's age is unknown"
+                                             % image["latest_scan_time"]))
+                candidates.append(image)
             else:
                 candidates.append(image)
-        to_scan, planned_skips = _scan.plan_images(candidates, self.module.max_age, self.params["force"])
-        return to_scan, skipped + planned_skips, candidates
+        known = set(ref["id"] for ref in ahead)
+        to_scan, planned_skips = _scan.plan_images([i for i in candidates if i["id"] not in known],
+                                                   self.module.max_age, self.params["force"], now=now + offset)
+        order = dict((image["id"], index) for index, image in enumerate(candidates))
+        return sorted(ahead + to_scan, key=lambda ref: order[ref["id"]]), skipped + planned_skips, candidates
 
     def follow_running(self, skipped):
         """Nothing to start: follow a scan of the selected images that is running, when asked to wait."""

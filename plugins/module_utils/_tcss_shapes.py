@@ -139,6 +139,20 @@ def time_to_iso(value):
     return (parsed - offset).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: A scan time more than this many seconds ahead of the controller's clock shows that the
+#: cloud's clock runs ahead.
+SKEW_MARGIN = 2
+
+
+def clock_ahead(images, now):
+    """How many seconds the cloud's clock is known to run ahead of ``now``: the latest scan time
+    of the normalised ``images`` beyond ``now`` (a scan cannot end in the future), or 0. A lower
+    bound: the cloud may be further ahead than its latest scan shows."""
+    times = [_scan.iso_to_epoch(image.get("latest_scan_time")) for image in images]
+    ahead = max([t - now for t in times if t is not None] or [0])
+    return int(ahead) if ahead > SKEW_MARGIN else 0
+
+
 #: Filter names of DescribeAssetImageList (T5), also accepted by CreateAssetImageScanTask (T1).
 IMAGE_FILTER_NAMES = ("ImageName", "ImageID", "ScanStatus", "SecurityRisk")
 #: Values of the ``ScanStatus`` image filter.

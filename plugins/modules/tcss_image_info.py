@@ -124,6 +124,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+clock_offset:
+  description:
+    - How many seconds the cloud's clock is known to run ahead of the controller's, from the images' scan times (a
+      scan cannot end in the future); V(0) when nothing shows it. A lower bound. Scan times are the cloud's own:
+      their age is the controller's time plus this offset minus the scan time.
+  returned: always
+  type: int
+  sample: 0
 images:
   description: The images, normalised; empty when none matches.
   returned: always
@@ -276,7 +284,7 @@ raw:
         VulCnt: 3
 """
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
@@ -305,7 +313,7 @@ def input_problems(params):
 def main():
     module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    result = dict(changed=False, images=[], raw={"images": []})
+    result = dict(changed=False, images=[], clock_offset=0, raw={"images": []})
 
     def run():
         problems = input_problems(params)
@@ -326,6 +334,7 @@ def main():
                                      or params["scan_status"] or params["max_results"])
             attach_hosts(module.client, images, listed_everything, result["raw"])
         result["images"] = images
+        result["clock_offset"] = ts.clock_ahead(images, _clock.now())
         return result
 
     module.execute(run, dict(changed=False, images=[], raw=result["raw"]))

@@ -310,6 +310,15 @@ tasks:
   type: list
   elements: dict
   sample: []
+clock_offset:
+  description:
+    - How many seconds the cloud's clock is known to run ahead of the controller's, from the scan times it reports
+      (a scan cannot end in the future); V(0) when nothing shows it. A lower bound.
+    - With O(max_age), the age of a scan is measured on the cloud's clock (the controller's time plus this offset),
+      and an image whose last scan time is ahead of the controller's clock is scanned, since its age cannot be told.
+  returned: always
+  type: int
+  sample: 0
 images_triggered:
   description:
     - The images the task(s) scan (would scan in check mode), each with the reason.

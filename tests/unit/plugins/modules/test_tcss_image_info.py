@@ -110,6 +110,15 @@ def test_unauthorised_image_is_unscannable_with_the_reason(run):
     assert "IsAuthorized 0" in second["unscannable_reason"]
 
 
+def test_the_clock_offset_is_how_far_ahead_the_latest_scan_time_is(run):
+    now, ahead = ids(2)
+    fake = FakeTcss(images=[image_row(now, status="scanned", scan_time="2026-01-01 08:00:00"),
+                            image_row(ahead, status="scanned", scan_time="2026-01-01 08:10:00")])
+    assert run(module, fake, {})["clock_offset"] == 600
+    assert run(module, FakeTcss(images=[image_row(now, status="scanned", scan_time="2026-01-01 08:00:00")]),
+               {})["clock_offset"] == 0
+
+
 def test_findings_only_for_images_with_vulnerabilities(run):
     with_vulns, clean, unscanned = ids(3)
     fake = FakeTcss(

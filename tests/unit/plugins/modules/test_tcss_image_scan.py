@@ -18,7 +18,7 @@ B = "sha256:" + "b" * 64
 C = "sha256:" + "c" * 64
 D = "sha256:" + "d" * 64
 E = "sha256:" + "e" * 64
-RECENT = "2999-01-01 08:00:00"   # a scan in the future is always within max_age
+RECENT = "2026-01-01 07:59:00"   # a minute before the fake clock's start (China Standard Time)
 OLD = "2020-01-01 08:00:00"
 
 
@@ -621,3 +621,23 @@ def test_an_own_task_ending_with_failed_images_is_finished(run):
     result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
     assert result.get("failed") is not True, result["msg"]
     assert (result["task"]["status"], result["task"]["succeeded"], result["task"]["failed"]) == ("succeeded", 1, 1)
+
+
+# -- skew: the cloud's clock runs ahead -----------------------------------------------------------
+
+def test_a_scan_time_ahead_of_our_clock_is_of_unknown_age_and_scanned_again(run):
+    # node's clock: 2026-01-01T00:00:00Z; the cloud says A was scanned 9 minutes "later", B 11 minutes earlier.
+    fake = fake_with(image_row(A, name="a:1", status="scanned", scan_time="2026-01-01 08:09:00"),
+                     image_row(B, name="b:1", status="scanned", scan_time="2026-01-01 07:49:00"))
+    result = run(module, fake, {"images": [A, B], "max_age": "15m", "wait": False})
+    assert result["clock_offset"] == 540
+    assert [ref["id"] for ref in result["images_triggered"]] == [A, B]
+    assert "clock runs ahead" in result["images_triggered"][0]["reason"]
+    # B's age on the cloud's clock is 11 + 9 minutes, beyond max_age.
+    assert "older than max_age" in result["images_triggered"][1]["reason"]
+
+
+def test_without_skew_the_offset_is_zero_and_recent_scans_are_kept(run):
+    fake = fake_with(image_row(A, status="scanned", scan_time=RECENT))
+    result = run(module, fake, {"images": [A], "max_age": "15m"})
+    assert result["clock_offset"] == 0 and result["changed"] is False
