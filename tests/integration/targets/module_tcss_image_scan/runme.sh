@@ -29,3 +29,8 @@ ansible-playbook -i inventory running.yml "$@"
 stop_emulator
 start_emulator --scan-seconds 1 --realism lag,licences --lag-seconds 3
 ansible-playbook -i inventory realism.yml "$@"
+
+# The cloud's clock runs ahead.
+stop_emulator
+start_emulator --scan-seconds 1 --realism skew
+ansible-playbook -i inventory skew.yml "$@"
