@@ -127,8 +127,8 @@ RETURN = r"""
 clock_offset:
   description:
     - How many seconds the cloud's clock is known to run ahead of the controller's, from the images' scan times (a
-      scan cannot end in the future); V(0) when nothing shows it. A lower bound. Scan times are the cloud's own:
-      their age is the controller's time plus this offset minus the scan time.
+      scan cannot end in the future); V(0) when nothing shows it. A lower bound. Scan times are the cloud's own,
+      so their age is the controller's time plus this offset minus the scan time.
   returned: always
   type: int
   sample: 0
@@ -178,7 +178,7 @@ images:
     scan_status:
       description:
         - V(unscanned), V(scanning), V(success) or V(failed); V(unscannable) when TCSS will not scan the image
-          (C(IsAuthorized) 0: no image licence covers it), whatever its last scan said.
+          (C(IsAuthorized) 0, no image licence covers it), whatever its last scan said.
       type: str
       sample: success
     authorized:
