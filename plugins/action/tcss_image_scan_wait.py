@@ -42,7 +42,9 @@ class ActionModule(ScanWaitAction):
         if task:
             self._shown = True
             return task
-        first = self.__dict__.setdefault("_first_poll", _clock.monotonic())
+        if getattr(self, "_first_poll", None) is None:
+            self._first_poll = _clock.monotonic()
+        first = self._first_poll
         start_timeout = self._task.args.get("start_timeout")
         start_timeout = self.START_TIMEOUT if start_timeout is None else int(start_timeout)
         if getattr(self, "_shown", False) or _clock.monotonic() - first >= start_timeout:

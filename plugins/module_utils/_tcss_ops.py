@@ -151,6 +151,7 @@ class ImageScan(_ops.ScanRun):
         super(ImageScan, self).__init__(module, raw={"images": [], "create": [], "status": None,
                                                      "one_click_task": None, "stop": []})
         self.result["clock_offset"] = 0
+        self.warned = set()
         self.client = module.client
         self.raw = self.result["raw"]
 
@@ -174,9 +175,8 @@ class ImageScan(_ops.ScanRun):
         return read_task(self.client, task_id, self.raw, begin_time=begin_time, warn=self.warn_once)
 
     def warn_once(self, text):
-        warned = self.__dict__.setdefault("_warned", set())
-        if text not in warned:
-            warned.add(text)
+        if text not in self.warned:
+            self.warned.add(text)
             self.module.warn(text)
 
     def refine(self, task):
@@ -431,8 +431,9 @@ class ImageScan(_ops.ScanRun):
         if self.check_mode:
             self.result["changed"] = True
             return self.done("Would start a scan task for %d image(s)." % len(self.result["images_triggered"]))
-        # Images TCSS will not scan are left out of the request: naming them makes TCSS refuse it.
-        unscannable = [ref["id"] for ref in skipped if ref["scan_status"] == ts.IMAGE_UNSCANNABLE]
+        # Images TCSS will not scan are left out of a filtered request: naming them may make TCSS
+        # refuse it (a scope such as all_authorized leaves them out itself).
+        unscannable = [ref["id"] for ref in skipped if ref["scan_status"] == ts.IMAGE_UNSCANNABLE and filters]
         exclude = _scan.unique(list(params["exclude_image_ids"] or []) + unscannable) or None
         task = self.start(self.task_params(filters=params["filters"], exclude_image_ids=exclude,
                                            scan_scope=scope, cluster_ids=params["cluster_ids"]),
