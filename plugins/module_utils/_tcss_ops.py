@@ -479,11 +479,7 @@ class ImageScan(_ops.ScanRun):
             raise
         if sent.answered:
             self.raw["stop"].append(sent.answer)
-        stopped = self.refine(self.read_task(task_id, begin_time=task.get("begin_time")))
-        if stopped["status"] == _scan.TASK_SUCCEEDED and stopped["succeeded"] < stopped["total"]:
-            # Ended without saying why, after this stop and before scanning every image: stopped.
-            stopped["status"] = _scan.TASK_STOPPED
-        self.track(stopped, replaces=task)
+        self.track(self.refine(self.read_task(task_id, begin_time=task.get("begin_time"))), replaces=task)
         return self.done("Stopped task %s." % task_id)
 
     def stop_images(self):

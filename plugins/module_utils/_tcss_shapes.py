@@ -72,15 +72,18 @@ def task_status(status, schedule=None, sub_status=None, scanned=None, total=None
 
     A task that has not ended (``READY``, ``SCANNING``, ``QUEUING``, ``RUNNING``..., and any word
     not known, see :func:`unknown_status_word`) is running until its ``Schedule`` reaches 100,
-    then done. ``END`` is decided by ``SubStatus`` when known; without it the task finished, and
-    its counts and the per-image results tell which images failed (``scanned`` and ``total`` are
-    not used: TCSS does not say whether failed images count as scanned).
+    then done. ``END`` is decided by ``SubStatus`` when known; without it, a task that ended
+    before it scanned all its images (``ImageScanCnt``, failed scans included, below
+    ``ImageTotal``) was stopped, and one that scanned them all finished, whatever its
+    ``Schedule``: its failed images are counted in ``failed`` and the per-image results tell the
+    rest.
     """
-    del scanned, total
     word = (status or "").strip().upper()
     if word in END_WORDS:
         if sub_status:
             return _SUBSTATUS.get(sub_status.strip().lower(), _scan.TASK_FAILED)
+        if total is not None and scanned is not None and int(scanned) < int(total):
+            return _scan.TASK_STOPPED
         return _scan.TASK_SUCCEEDED
     if word in _STOPPED_WORDS:
         return _scan.TASK_STOPPED
@@ -423,8 +426,7 @@ def task_from_status(status, task_id=None, begin_time=None, sub_status=None, end
         "remaining_minutes": 0 if _scan.task_is_done(word) else (left + 59) // 60,
         "total": total,
         "succeeded": safe + risky,
-        # At the end every image not counted as scanned safely or with risks did not succeed.
-        "failed": max((total if _scan.task_is_done(word) else scanned) - safe - risky, 0),
+        "failed": max(scanned - safe - risky, 0),
         "risky": risky,
         "failed_images": [],
     }

@@ -41,7 +41,7 @@ def test_hss_task_status(value, status):
     (dict(status="SCANNING", schedule=40), "running"),
     (dict(status="READY"), "running"),
     (dict(status="END", schedule=100, scanned=5, total=5), "succeeded"),
-    (dict(status="END", schedule=40, scanned=2, total=5), "succeeded"),
+    (dict(status="END", schedule=40, scanned=2, total=5), "stopped"),
     (dict(status="END", schedule=60, scanned=5, total=5), "succeeded"),
     (dict(status="SCANNING", schedule=100), "succeeded"),
     (dict(status="READY", schedule=100), "succeeded"),

@@ -100,7 +100,8 @@ def test_add_findings_counts_by_severity():
     ({"Status": "SCANNING", "Schedule": 40, "ImageTotal": 5, "ImageScanCnt": 2}, "running", 40),
     ({"Status": "READY", "Schedule": 0, "ImageTotal": 5, "ImageScanCnt": 0}, "running", 0),
     ({"Status": "END", "Schedule": 100, "ImageTotal": 5, "ImageScanCnt": 5}, "succeeded", 100),
-    ({"Status": "END", "Schedule": 40, "ImageTotal": 5, "ImageScanCnt": 2}, "succeeded", 100),
+    ({"Status": "END", "Schedule": 40, "ImageTotal": 5, "ImageScanCnt": 2}, "stopped", 40),
+    ({"Status": "END", "Schedule": 40, "ImageTotal": 5, "ImageScanCnt": 5}, "succeeded", 100),
     ({"Status": "SCANNING", "Schedule": 100, "ImageTotal": 5, "ImageScanCnt": 5}, "succeeded", 100),
     ({"Status": "MYSTERY", "Schedule": 30, "ImageTotal": 5, "ImageScanCnt": 1}, "running", 30),
     ({"Status": "", "Schedule": 100, "ImageTotal": 5, "ImageScanCnt": 5}, "succeeded", 100),
@@ -112,7 +113,7 @@ def test_task_from_status(answer, status, progress):
 
 
 def test_an_ended_task_with_failed_images_is_finished_and_counts_them():
-    task = ts.task_from_status({"Status": "END", "Schedule": 60, "ImageTotal": 5, "ImageScanCnt": 3,
+    task = ts.task_from_status({"Status": "END", "Schedule": 60, "ImageTotal": 5, "ImageScanCnt": 5,
                                 "SuccessCount": 2, "RiskCount": 1, "LeftSeconds": 0}, task_id="t")
     assert (task["status"], task["succeeded"], task["failed"]) == ("succeeded", 3, 2)
 

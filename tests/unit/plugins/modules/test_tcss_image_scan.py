@@ -614,7 +614,7 @@ def test_an_own_task_ending_with_failed_images_is_finished(run):
     def one_failed(params):
         result = original(params)
         if result["Status"] == "END":
-            result.update(SuccessCount=1, ImageScanCnt=1, Schedule=50)
+            result.update(SuccessCount=1, Schedule=50)
         return result
 
     fake.do_DescribeAssetImageScanStatus = one_failed
