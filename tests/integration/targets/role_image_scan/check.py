@@ -6,6 +6,11 @@
     check.py browser   report.html in headless chromium: a row per host, charts, filters and sorting
                        driven through the devtools protocol, a screenshot
     check.py rerun     the second run changed nothing and sent no trigger
+    check.py change    print the dataset of the second run: nginx:1.25 lost a vulnerability, redis:7.2 gained one
+    check.py gate      exceptions, a threshold and the delta against the first run, on the changed dataset
+    check.py guard     the cost guard stopped the run and check mode scanned nothing
+    check.py errors    a failed cloud call left the hosts not judged, said why, and the reports were written
+    check.py timeout   a wait that ran out left the pending images incomplete, naming the tasks to resume with
     check.py inventory write an inventory of N generated hosts
     check.py scale     API calls for a large inventory do not grow with its hosts
 """
@@ -92,12 +97,22 @@ def cmd_facts(args):
         if not online:
             check(fact["status"] == "agent_offline", "%s: status %s, expected agent_offline" % (host, fact["status"]))
             continue
-        check(fact["status"] == "scanned", "%s: status %s, expected scanned" % (host, fact["status"]))
         id_key = "hss_image_id" if args.provider == "hss" else "tcss_image_id"
         expected_ids = sorted(images[k][id_key] for k in record["images"])
         got_ids = sorted(i["id"] for i in fact["images"])
         check(got_ids == expected_ids, "%s: images %s, expected %s" % (host, got_ids, expected_ids))
         offending = False
+        # Fail closed: an image whose scan did not succeed (failed, oversized: never scanned)
+        # leaves the host incomplete, and the host fails whatever its other images say.
+        not_scanned = sorted(images[k][id_key] for k in record["images"] if images[k]["outcome"] != "success")
+        listed = sorted(i["id"] for i in fact.get("incomplete_images", []))
+        check(listed == not_scanned, "%s: incomplete_images %s, expected %s" % (host, listed, not_scanned))
+        for entry in fact.get("incomplete_images", []):
+            spec = next(images[k] for k in record["images"] if images[k][id_key] == entry["id"])
+            check((entry["reason"] or "").startswith("the scan ended %s: " % entry["scan_status"]),
+                  "%s: incomplete image %s without its reason: %r" % (host, spec["key"], entry["reason"]))
+        expected_status = "incomplete" if not_scanned else "scanned"
+        check(fact["status"] == expected_status, "%s: status %s, expected %s" % (host, fact["status"], expected_status))
         for image in fact["images"]:
             spec = next((images[k] for k in record["images"] if images[k][id_key] == image["id"]), None)
             if spec is None:
@@ -105,6 +120,8 @@ def cmd_facts(args):
             ok = spec["outcome"] == "success"
             check((image["scan_status"] == "success") == ok,
                   "%s: image %s scan_status %s, dataset outcome %s" % (host, spec["key"], image["scan_status"], spec["outcome"]))
+            check(image.get("gate_status") == ("fresh" if ok else "incomplete"),
+                  "%s: image %s gate_status %s" % (host, spec["key"], image.get("gate_status")))
             words = [vulns[v]["severity"] for v in spec["vulnerabilities"]] if ok else []
             if args.provider == "hss":
                 words = [HSS_SEVERITY[w] for w in words]
@@ -113,18 +130,30 @@ def cmd_facts(args):
             check(got == counts, "%s: image %s severity_counts %s, expected %s" % (host, spec["key"], got, counts))
             check(len(image.get("findings") or []) == len(words),
                   "%s: image %s has %d findings, expected %d" % (host, spec["key"], len(image.get("findings") or []), len(words)))
-            if any(RANK[w] >= threshold for w in words):
+            if args.fail_on != "none" and any(RANK[w] >= threshold for w in words):
                 offending = True
         check(fact["summary"]["images_total"] == len(expected_ids), "%s: images_total" % host)
-        check(fact["passed"] == (not offending), "%s: passed=%s, expected %s" % (host, fact["passed"], not offending))
-        if offending:
+        should_pass = not offending and not not_scanned
+        check(fact["passed"] == should_pass, "%s: passed=%s, expected %s" % (host, fact["passed"], should_pass))
+        rules = [f["rule"] for f in fact.get("failures", [])]
+        expected_rules = (["incomplete"] if not_scanned else []) + (["severity"] if offending else [])
+        check(rules == expected_rules, "%s: failed rules %s, expected %s" % (host, rules, expected_rules))
+        if not should_pass:
             expect_failed.add(host)
+            check(re.search(r"^%s failed the gate \(%s\): " % (re.escape(host), ", ".join(expected_rules)),
+                            fact.get("message") or "") is not None, "%s: message %r" % (host, fact.get("message")))
     failed = set(h for h, c in counters.items() if c.get("failed"))
     check(failed == expect_failed, "hosts failed by the gate %s, expected %s" % (sorted(failed), sorted(expect_failed)))
     check(expect_failed and len(expect_failed) < len(inventory), "the dataset should fail some hosts, not all")
+    # The hosts of the built-in dataset whose images were never scanned successfully.
+    if args.builtin:
+        check({"node-07", "node-12", "node-15"} <= failed,
+              "node-07, node-12 (oversized images) and node-15 (failed scan) must fail: failed %s" % sorted(failed))
     for host in expect_failed:
-        check(re.search(r"%s has images at or above severity %s" % (re.escape(host), args.fail_on), log) is not None,
-              "%s: no gate message naming its images" % host)
+        fact = facts[host]
+        message = fact.get("message")
+        check(message and message in log, "%s: the play did not print the gate message" % host)
+        check("None" not in (message or ""), "%s: the message prints None: %s" % (host, message))
     finish("facts (%s)" % args.provider)
 
 
@@ -654,6 +683,196 @@ def cmd_rerun(args):
     finish("rerun (%s)" % args.provider)
 
 
+# The second run's dataset, and the gate settings it is judged with (gate_vars.yml).
+FIXED = ("nginx:1.25", "CVE-2023-44487")
+NEW = ("redis:7.2", "CVE-2021-44228")
+ACTIVE = {"id": "CVE-2023-45853", "images": "nginx:*", "hosts": "node-0*"}
+EXPIRED = "CVE-2024-2961"
+MAX_FINDINGS = {"medium": 2}
+
+
+def cmd_change(args):
+    dataset = json.load(open(args.dataset))
+    for image in dataset["local_images"]:
+        if image["key"] == FIXED[0]:
+            image["vulnerabilities"].remove(FIXED[1])
+        if image["key"] == NEW[0]:
+            image["vulnerabilities"].append(NEW[1])
+    print(json.dumps(dataset))
+
+
+def host_findings(record, images, vulns, provider):
+    """(image key, image name, cve, package, severity) of every finding of a host's successfully
+    scanned images."""
+    found = []
+    for key in record["images"]:
+        spec = images[key]
+        if spec["outcome"] != "success":
+            continue
+        for cve in spec["vulnerabilities"]:
+            word = vulns[cve]["severity"]
+            found.append((key, spec["name"], cve, vulns[cve]["package"], HSS_SEVERITY[word] if provider == "hss" else word))
+    return found
+
+
+def cmd_gate(args):
+    before_data, dataset = json.load(open(args.before)), json.load(open(args.dataset))
+    inventory = yaml.safe_load(open(args.inventory))["all"]["hosts"]
+    images, vulns = dict((i["key"], i) for i in dataset["local_images"]), dataset["vulnerabilities"]
+    before_images = dict((i["key"], i) for i in before_data["local_images"])
+    facts = json.load(open(args.facts))
+    log = open(args.log).read()
+    failed = gate_failed(args.log)
+    threshold = RANK[args.fail_on]
+    expect_failed = set()
+    suppressed_seen = expired_seen = delta_seen = 0
+    for host, hostvars in inventory.items():
+        fact, record = facts[host], expected_host(host, hostvars, dataset)
+        online = record and ((record["hss"]["agent_status"] == "online") if args.provider == "hss"
+                             else (record["tcss"]["status"] == "ONLINE"))
+        if not online:
+            check(fact["delta"] is None and fact["passed"], "%s: not scanned, yet delta %s" % (host, fact["delta"]))
+            continue
+        found = host_findings(record, images, vulns, args.provider)
+        # Exceptions: the active one on the nginx images of node-0*, the expired one nowhere.
+        got = {}
+        for image in fact["images"]:
+            for finding in image.get("findings") or []:
+                got[(image["name"], finding["id"], finding["package"])] = finding
+        counted = []
+        for key, name, cve, package, word in found:
+            finding = got.get((name, cve, package))
+            check(finding is not None, "%s: finding %s %s missing" % (host, key, cve))
+            if finding is None:
+                continue
+            should = cve == ACTIVE["id"] and name == "nginx" and host.startswith("node-0")
+            mark = finding.get("suppressed")
+            check(bool(mark) == should, "%s: %s %s suppressed=%s, expected %s" % (host, key, cve, mark, should))
+            if mark:
+                suppressed_seen += 1
+                check(mark["reason"] == "accepted in the integration test" and mark["owner"] == "integration"
+                      and mark["until"] == "2999-12-31", "%s: %s %s suppressed with %s" % (host, key, cve, mark))
+            else:
+                counted.append(word)
+        has_expired = any(cve == EXPIRED for _k, _n, cve, _p, _w in found)
+        listed = [e["id"] for e in fact["expired_exceptions"]]
+        check(listed == ([EXPIRED] if has_expired else []), "%s: expired_exceptions %s" % (host, listed))
+        expired_seen += bool(listed)
+        # Threshold and severity on the counted findings; incomplete as before.
+        incomplete = any(images[k]["outcome"] != "success" for k in record["images"])
+        offending = any(RANK[w] >= threshold for w in counted)
+        over = [sev for sev, most in MAX_FINDINGS.items() if counted.count(sev) > most]
+        rules = (["incomplete"] if incomplete else []) + (["severity"] if offending else []) + ["threshold"] * len(over)
+        got_rules = [f["rule"] for f in fact["failures"]]
+        check(got_rules == rules, "%s: failed rules %s, expected %s" % (host, got_rules, rules))
+        for failure in fact["failures"]:
+            if failure["rule"] == "threshold":
+                check(failure["count"] == counted.count(failure["severity"]), "%s: threshold %s" % (host, failure))
+        check(fact["summary"]["suppressed"] == sum(1 for f in got.values() if f.get("suppressed")),
+              "%s: summary.suppressed" % host)
+        if rules:
+            expect_failed.add(host)
+        # Delta against the first run (the same fleet on the first dataset).
+        before = set((n, c, p) for _k, n, c, p, _w in host_findings(record, before_images, before_data["vulnerabilities"], args.provider))
+        now = set((n, c, p) for _k, n, c, p, _w in found)
+        delta = fact["delta"] or {}
+        for state, keys in (("new", now - before), ("fixed", before - now), ("unchanged", now & before)):
+            listed = set((r["name"], r["id"], r["package"]) for r in delta.get(state, []))
+            check(listed == keys, "%s: delta.%s %s, expected %s" % (host, state, sorted(listed), sorted(keys)))
+        check(delta.get("baseline_found") is True, "%s: not found in the baseline" % host)
+        delta_seen += bool(delta.get("new") or delta.get("fixed"))
+        for (name, cve, package), finding in got.items():
+            want = "new" if (name, cve, package) in now - before else "unchanged"
+            check(finding.get("baseline") == want, "%s: %s %s baseline %s, expected %s" % (host, name, cve, finding.get("baseline"), want))
+    check(failed == expect_failed, "hosts failed %s, expected %s" % (sorted(failed), sorted(expect_failed)))
+    check(suppressed_seen and expired_seen and delta_seen, "the run showed no suppression, expiry or delta")
+    # Warnings may be wrapped: compare with the whitespace folded.
+    warnings = re.findall(r"exception \d+ \(%s, [^)]*\) expired on 2020-01-01" % EXPIRED, " ".join(log.split()))
+    check(len(warnings) == 1, "%d warnings about the expired exception, expected 1" % len(warnings))
+    report = json.load(open(os.path.join(args.dir, "report.json")))
+    marks = [f["suppressed"] for h in report["hosts"] for i in h["images"] for f in i.get("findings") or []
+             if f.get("suppressed")]
+    check(len(marks) == suppressed_seen and all(m["reason"] for m in marks),
+          "report.json shows %d suppressed findings, the facts %d" % (len(marks), suppressed_seen))
+    finish("gate (%s)" % args.provider)
+
+
+def cmd_guard(args):
+    before = json.load(open(args.before))["requests"]
+    for path in (args.after, args.after_check):
+        after = json.load(open(path))["requests"]
+        for op in TRIGGERS[args.provider]:
+            check(after.get(op, 0) == before.get(op, 0), "%s: %s sent (%s -> %s)" % (path, op, before.get(op, 0), after.get(op, 0)))
+    log = open(args.log).read()
+    match = re.search(r"image_scan_max_images is %d but this run would scan (\d+) images on (\d+) hosts; most are on "
+                      r"(\S+) \((\d+)\)" % args.max_images, log)
+    check(match is not None, "the guard did not name the count and the hosts")
+    if match:
+        check(int(match.group(1)) > args.max_images, "the guard's count %s" % match.group(1))
+    check(recap(log), "no PLAY RECAP")
+    check(any(c.get("failed") for c in recap(log).values()), "the guard did not fail the play")
+    check_log = open(args.check_log).read()
+    check(re.search(r"Check mode: would scan \d+ images on \d+ hosts", check_log) is not None,
+          "check mode did not say what it would scan")
+    calls_before = sum(json.load(open(args.after_check))["requests"].values())
+    calls_after = sum(json.load(open(args.after_malformed))["requests"].values())
+    check(calls_after == calls_before, "a malformed exception still let %d cloud calls through" % (calls_after - calls_before))
+    check("image_scan_exceptions entry 1 (id CVE-2023-45853): field 'until' is required" in open(args.malformed_log).read(),
+          "the error does not name the malformed entry and its field")
+    finish("guard (%s)" % args.provider)
+
+
+def cmd_errors(args):
+    facts = json.load(open(args.facts))
+    hosts = inventory_hosts(args.inventory)
+    counters = recap(open(args.log).read())
+    failed = set(h for h, c in counters.items() if c.get("failed"))
+    unjudged = sorted(h for h, f in facts.items() if not f["judged"])
+    check(unjudged, "no host was left not judged")
+    for host in unjudged:
+        fact = facts[host]
+        check(fact["status"] == "error", "%s: status %s" % (host, fact["status"]))
+        check(args.task in (fact["not_judged_reason"] or "") and args.error in fact["not_judged_reason"],
+              "%s: not_judged_reason %r names neither the task nor the error" % (host, fact["not_judged_reason"]))
+        if args.on_error == "fail":
+            check(host in failed and [f["rule"] for f in fact["failures"]][:1] == ["error"],
+                  "%s: not judged but not failed (%s)" % (host, fact["failures"]))
+        else:
+            check(host not in failed and fact["warnings"] and "not judged" in fact["warnings"][0],
+                  "%s: on_error=warn, yet failed or not warned" % host)
+    check(sorted(facts) == sorted(hosts), "facts for %s" % sorted(facts))
+    if args.on_error == "warn":
+        check(re.search(r"\[WARNING\]: image_scan: %d hosts not judged" % len(unjudged), " ".join(open(args.log).read().split())),
+              "no warning about the hosts not judged")
+    report = json.load(open(os.path.join(args.dir, "report.json")))
+    check(sorted(h["name"] for h in report["hosts"]) == sorted(hosts), "report.json does not list every host")
+    after = json.load(open(args.stats))["requests"]
+    check(after.get(args.op, 0) > 0, "the failing call %s was not made" % args.op)
+    finish("errors (%s, on_error=%s)" % (args.provider, args.on_error))
+
+
+def cmd_timeout(args):
+    facts = json.load(open(args.facts))
+    state = json.load(open(args.state))
+    task_ids = sorted(t.get("TaskID") for t in state["tcss"]["tasks"]) if args.provider == "tcss" else []
+    check(args.provider == "hss" or task_ids, "no TCSS task was created")
+    failed = gate_failed(args.log)
+    incomplete = sorted(h for h, f in facts.items() if f["status"] == "incomplete")
+    check(incomplete, "no host is incomplete after the wait ran out")
+    for host in incomplete:
+        fact = facts[host]
+        check(host in failed and fact["judged"], "%s: incomplete but not failed" % host)
+        for entry in fact["incomplete_images"]:
+            check("the wait for the scans ran out" in entry["reason"], "%s %s: reason %r" % (host, entry["id"], entry["reason"]))
+            check(sorted(entry["task_ids"]) == task_ids, "%s %s: task_ids %s, expected %s" % (host, entry["id"], entry["task_ids"], task_ids))
+            for task_id in task_ids:
+                check("resume with task %s" % task_id in entry["reason"], "%s: the reason does not name %s" % (host, task_id))
+    report = json.load(open(os.path.join(args.dir, "report.json")))
+    check(sorted(h["name"] for h in report["hosts"] if h["status"] == "incomplete") == incomplete,
+          "report.json does not show the incomplete hosts")
+    finish("timeout (%s)" % args.provider)
+
+
 def cmd_inventory(args):
     hosts = dict(("node-%0*d" % (args.width, n), None) for n in range(1, args.hosts + 1))
     inventory = {"all": {"vars": {"ansible_connection": "local",
@@ -685,6 +904,7 @@ def main():
     p = sub.add_parser("facts")
     for name in ("--provider", "--facts", "--dataset", "--log", "--inventory", "--fail-on"):
         p.add_argument(name, required=True)
+    p.add_argument("--builtin", action="store_true", help="the emulator serves its built-in dataset")
     p = sub.add_parser("progress")
     for name in ("--provider", "--log"):
         p.add_argument(name, required=True)
@@ -697,6 +917,22 @@ def main():
     p.add_argument("--screenshot")
     p = sub.add_parser("rerun")
     for name in ("--provider", "--log", "--before", "--after"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("change")
+    p.add_argument("--dataset", required=True)
+    p = sub.add_parser("gate")
+    for name in ("--provider", "--facts", "--dataset", "--before", "--log", "--inventory", "--fail-on", "--dir"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("guard")
+    for name in ("--provider", "--log", "--check-log", "--before", "--after", "--after-check", "--malformed-log",
+                 "--after-malformed"):
+        p.add_argument(name, required=True)
+    p.add_argument("--max-images", type=int, required=True)
+    p = sub.add_parser("errors")
+    for name in ("--provider", "--facts", "--log", "--inventory", "--on-error", "--task", "--error", "--dir", "--stats", "--op"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("timeout")
+    for name in ("--provider", "--facts", "--log", "--state", "--dir"):
         p.add_argument(name, required=True)
     p = sub.add_parser("inventory")
     p.add_argument("--hosts", type=int, required=True)

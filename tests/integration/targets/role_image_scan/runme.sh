@@ -34,7 +34,7 @@ for provider in hss tcss; do
     emulator_admin GET stats > "$WORK/$provider-stats-1.json"
     ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-facts.json"
     "$PY" check.py facts --provider "$provider" --facts "$WORK/$provider-facts.json" --dataset "$WORK/dataset.json" \
-        --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high
+        --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high --builtin
     "$PY" check.py progress --provider "$provider" --log "$WORK/$provider-1.log"
     "$PY" check.py reports --provider "$provider" --dir "$WORK/reports-$provider" --facts "$WORK/$provider-facts.json" \
         --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high
@@ -52,8 +52,14 @@ for provider in hss tcss; do
     "$PY" check.py rerun --provider "$provider" --log "$WORK/$provider-2.log" \
         --before "$WORK/$provider-stats-1.json" --after "$WORK/$provider-stats-2.json"
 
-    # The gate off: every host passes, and the play succeeds.
-    ansible-playbook -i inventory.yml scan.yml -e image_scan_provider="$provider" -e image_scan_fail_on=none
+    # The severity gate off: the hosts with images never scanned successfully still fail...
+    scan "$WORK/$provider-3.log" -e image_scan_provider="$provider" -e image_scan_fail_on=none -e image_scan_findings=true
+    ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-facts-3.json"
+    "$PY" check.py facts --provider "$provider" --facts "$WORK/$provider-facts-3.json" --dataset "$WORK/dataset.json" \
+        --log "$WORK/$provider-3.log" --inventory inventory.yml --fail-on none --builtin
+    # ...unless incomplete hosts are only reported: then every host passes, and the play succeeds.
+    ansible-playbook -i inventory.yml scan.yml -e image_scan_provider="$provider" -e image_scan_fail_on=none \
+        -e image_scan_fail_on_incomplete=false
 
     # Only hosts the cloud does not know: nothing to scan or collect, and the play succeeds.
     ansible-playbook -i ghosts.yml scan.yml -e image_scan_provider="$provider"
@@ -63,6 +69,74 @@ facts = json.load(open(sys.argv[1]))
 assert sorted(facts) == ["build-agent-7", "node-21"], facts
 assert all(f["status"] == "not_enrolled" and f["passed"] and f["images"] == [] for f in facts.values()), facts
 print("ghosts: all checks passed")' "$WORK/$provider-ghosts.json"
+done
+
+# Exceptions (one active, one expired, from a file), a threshold, and the first run's report.json
+# as the baseline, on a changed dataset: nginx:1.25 lost a vulnerability, redis:7.2 gained one.
+"$PY" check.py change --dataset "$WORK/dataset.json" > "$WORK/dataset-2.json"
+stop_emulator
+start_emulator --scan-seconds 1 --data "$WORK/dataset-2.json"
+for provider in hss tcss; do
+    rm -rf "$WORK/facts"
+    scan "$WORK/$provider-gate.log" -e image_scan_provider="$provider" -e @gate_vars.yml -e image_scan_wait_sleep=1 \
+        -e image_scan_baseline="$WORK/reports-$provider/report.json" -e image_scan_report_dir="$WORK/reports-$provider-2"
+    ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-gate.json"
+    "$PY" check.py gate --provider "$provider" --facts "$WORK/$provider-gate.json" --dataset "$WORK/dataset-2.json" \
+        --before "$WORK/dataset.json" --log "$WORK/$provider-gate.log" --inventory inventory.yml --fail-on critical \
+        --dir "$WORK/reports-$provider-2"
+
+    # The cost guard stops a run before any trigger; check mode says what it would scan and triggers nothing.
+    emulator_admin POST reset
+    emulator_admin GET stats > "$WORK/$provider-guard-0.json"
+    scan "$WORK/$provider-guard.log" -e image_scan_provider="$provider" -e image_scan_max_images=3
+    emulator_admin GET stats > "$WORK/$provider-guard-1.json"
+    scan "$WORK/$provider-check.log" -e image_scan_provider="$provider" --check
+    emulator_admin GET stats > "$WORK/$provider-guard-2.json"
+    # A malformed exception fails the play before any cloud call, naming the entry and the field.
+    scan "$WORK/$provider-malformed.log" -e image_scan_provider="$provider" \
+        -e '{"image_scan_exceptions": [{"id": "CVE-2023-45853", "reason": "no expiry"}]}'
+    emulator_admin GET stats > "$WORK/$provider-guard-3.json"
+    "$PY" check.py guard --provider "$provider" --log "$WORK/$provider-guard.log" --check-log "$WORK/$provider-check.log" \
+        --before "$WORK/$provider-guard-0.json" --after "$WORK/$provider-guard-1.json" \
+        --after-check "$WORK/$provider-guard-2.json" --max-images 3 \
+        --malformed-log "$WORK/$provider-malformed.log" --after-malformed "$WORK/$provider-guard-3.json"
+done
+
+# A cloud call that fails (no retries): the hosts it concerns are not judged, the facts and the
+# reports say why, and image_scan_on_error decides whether they fail. HSS: the image listing;
+# TCSS: the scan trigger.
+for case in "hss hss.ListImageLocal fail List" "tcss tcss.CreateAssetImageScanTask warn Scan"; do
+    read -r provider op on_error task <<< "$case"
+    rm -rf "$WORK/facts"
+    emulator_admin POST reset
+    emulator_admin POST faults "{\"server_error\": {\"p\": 1, \"ops\": [\"$op\"], \"status\": 500}}"
+    set +e
+    ansible-playbook -i inventory.yml errors.yml -e image_scan_provider="$provider" -e image_scan_on_error="$on_error" \
+        -e image_scan_report_dir="$WORK/reports-$provider-errors" > "$WORK/$provider-errors.log" 2>&1
+    rc=$?
+    set -e
+    cat "$WORK/$provider-errors.log"
+    if [ "$on_error" = warn ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 2 ]; fi
+    emulator_admin GET stats > "$WORK/$provider-errors-stats.json"
+    emulator_admin POST faults '{}'
+    ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-errors.json"
+    "$PY" check.py errors --provider "$provider" --facts "$WORK/$provider-errors.json" --log "$WORK/$provider-errors.log" \
+        --inventory inventory.yml --on-error "$on_error" --task "$task" --error 500 --dir "$WORK/reports-$provider-errors" \
+        --stats "$WORK/$provider-errors-stats.json" --op "$op"
+done
+
+# A wait that runs out: scans take a minute, the role waits 3 seconds. The pending images are
+# incomplete, their reason names the task to resume with, and the reports are written.
+stop_emulator
+start_emulator --scan-seconds 60
+for provider in hss tcss; do
+    rm -rf "$WORK/facts"
+    scan "$WORK/$provider-timeout.log" -e image_scan_provider="$provider" -e image_scan_wait_timeout=3 \
+        -e image_scan_wait_sleep=1 -e image_scan_report_dir="$WORK/reports-$provider-timeout"
+    emulator_admin GET dataset > "$WORK/$provider-timeout-state.json"
+    ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-timeout.json"
+    "$PY" check.py timeout --provider "$provider" --facts "$WORK/$provider-timeout.json" --log "$WORK/$provider-timeout.log" \
+        --state "$WORK/$provider-timeout-state.json" --dir "$WORK/reports-$provider-timeout"
 done
 
 # API calls grow with images and page size, not with hosts: the same fleet seen through a
