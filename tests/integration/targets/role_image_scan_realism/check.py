@@ -5,7 +5,9 @@ profile.
                       --after scans-1.json --settled scans-2.json --dataset dataset.json
                       --stats stats.json --log run.log --rc 2 --inventory inventory.yml
                       --max-age 86400 [--report cell.json]
-    check.py settle URL OUT   wait until the emulator runs no scan task, then write its scans view
+    check.py settle URL OUT [--older-than S]
+                      wait until the emulator runs no scan task (and its newest successful scan
+                      is more than S seconds old), then write its scans view
 
 The invariant (fail closed): a host with ``passed: true`` has, for every image the emulator has
 on it, a last successful scan at or after the start of the run or within ``max_age`` (times on
@@ -85,10 +87,12 @@ def describe(fact_image):
         fact_image.get("gate_status"), fact_image.get("gate_reason"))
 
 
-def fresh(unit, run_start, now, max_age):
-    """Whether the emulator's last successful scan of ``unit`` counts as fresh."""
+def fresh(unit, run_start, max_age):
+    """Whether the emulator's last successful scan of ``unit`` counts as fresh: from this run,
+    or younger than ``max_age`` when the run started (the role judges a little later, so this
+    is the most it may accept)."""
     last = unit["last_success"]
-    return last is not None and (last >= run_start or now - last <= max_age)
+    return last is not None and (last >= run_start or run_start - last <= max_age)
 
 
 def cmd_verdicts(args):
@@ -103,7 +107,7 @@ def cmd_verdicts(args):
     stats = json.load(open(args.stats))
     rejected = dict((op, codes) for op, codes in stats["rejected"].items())
     facts = load_facts(args.facts, hosts)
-    run_start, now, offset = before["now"], scans["now"], scans["clock_offset"]
+    run_start, offset = before["now"], scans["clock_offset"]
     problems = []
 
     def problem(host, image, what):
@@ -179,7 +183,7 @@ def cmd_verdicts(args):
                     problem(host, label, "unscannable reason %r does not give the cloud's %r"
                             % (entry["reason"], reason))
                 continue
-            if passed and not fresh(unit, run_start, now, args.max_age):
+            if passed and not fresh(unit, run_start, args.max_age):
                 last = unit["last_success"]
                 problem(host, label, "passed, but the emulator's last successful scan is %s "
                         "(run started %.1f; status %s%s%s); %s" % (
@@ -218,7 +222,9 @@ def cmd_settle(args):
     while True:
         with urllib.request.urlopen(args.url.rstrip("/") + "/_emulator/scans", timeout=10) as answer:
             view = json.load(answer)
-        if not any(u["pending_task"] for u in view["hss"] + view["tcss"]):
+        units = view["hss"] + view["tcss"]
+        newest = max([u["last_success"] or 0 for u in units] + [0])
+        if not any(u["pending_task"] for u in units) and view["now"] - newest > args.older_than:
             break
         if time.monotonic() > deadline:
             sys.exit("the emulator still runs scan tasks after %ss" % args.timeout)
@@ -248,6 +254,7 @@ def main():
     settle = sub.add_parser("settle")
     settle.add_argument("url")
     settle.add_argument("out")
+    settle.add_argument("--older-than", type=float, default=-1.0)
     settle.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args()
     {"verdicts": cmd_verdicts, "settle": cmd_settle}[args.command](args)

@@ -28,7 +28,11 @@ CELLS_FAILING=(
     # an image the cloud cannot scan is "never scanned" (incomplete, the host fails) instead of
     # unscannable with the cloud's reason.
     hss/licences
-    # Both defects above.
+    # HSS skew (second run, max_age 5 s): latest_scan_time is 10 minutes ahead, so scans older
+    # than max_age look fresh: the scan module does not scan them again and the gate
+    # (now - scanned < max_age, with scanned in the future) passes every host on them.
+    hss/skew
+    # The defects of lag, licences and skew.
     hss/all
     # TCSS lag: the first DescribeAssetImageScanStatus with the new TaskID answers
     # ResourceNotFound until the task is visible; the scan module fails at once, and every host
@@ -37,7 +41,10 @@ CELLS_FAILING=(
     # TCSS licences: images with IsAuthorized 0 are named in CreateAssetImageScanTask, which
     # answers FailedOperation.ErrAlreadyScanning (sent twice); every host is left not judged.
     tcss/licences
-    # The TCSS licences defect (lag's is not reached).
+    # TCSS skew (second run, max_age 5 s): ScanTime is 10 minutes ahead; as on HSS, stale
+    # scans pass as fresh and are not scanned again.
+    tcss/skew
+    # The TCSS licences defect (lag's and skew's are not reached).
     tcss/all
 )
 
@@ -66,17 +73,32 @@ esac
 start_emulator --image-seconds 0.1 --scan-parallelism 4 --lag-seconds 4
 if [ -z "${REALISM_WORK_DIR:-}" ]; then trap 'stop_emulator; rm -rf "$WORK"' EXIT; fi
 
-# One run of the role in cell $1/$2 (name $3, more ansible-playbook options after), judged by
-# check.py; its status is check.py's.
+# One cell: the role from a reset emulator under profile $2 (cell name $3, more ansible-playbook
+# options after), judged by check.py. Under none, skew and all a second run follows once the
+# first run's scans are older than a max_age of 5 s: it must scan them again (a server clock
+# ahead must not make them look fresh). The status is check.py's.
 run_cell() {
-    local provider="$1" profile="$2" name="$3" rc
+    local provider="$1" profile="$2" name="$3"
     shift 3
-    export ANSIBLE_CACHE_PLUGIN_CONNECTION="$WORK/facts-$name"
     emulator_admin POST reset
     if [ "$profile" != none ]; then
         emulator_admin POST realism "{\"realism\": \"$profile\"}"
     fi
     emulator_admin GET scans > "$WORK/$name-before.json"
+    run_role "$provider" "$profile" "$name" 86400 "$@" || return 1
+    case "$profile" in
+        none|skew|all)
+            "$PY" check.py settle "$EMULATOR_URL" "$WORK/$name-stale-before.json" --older-than 5
+            run_role "$provider" "$profile" "$name-stale" 5 -e image_scan_max_age=5 "$@" ;;
+    esac
+}
+
+# One run of the role ($4: the max_age in seconds it runs with) and its check; the scans view
+# before it is in $WORK/$3-before.json.
+run_role() {
+    local provider="$1" profile="$2" name="$3" max_age="$4" rc
+    shift 4
+    export ANSIBLE_CACHE_PLUGIN_CONNECTION="$WORK/facts-$name"
     set +e
     ansible-playbook -i inventory.yml scan.yml -e image_scan_provider="$provider" "$@" > "$WORK/$name.log" 2>&1
     rc=$?
@@ -91,7 +113,7 @@ run_cell() {
         --facts "$WORK/$name-facts.json" --before "$WORK/$name-before.json" \
         --after "$WORK/$name-after.json" --settled "$WORK/$name-settled.json" \
         --dataset "$WORK/$name-dataset.json" --stats "$WORK/$name-stats.json" \
-        --log "$WORK/$name.log" --rc "$rc" --inventory inventory.yml --max-age 86400 \
+        --log "$WORK/$name.log" --rc "$rc" --inventory inventory.yml --max-age "$max_age" \
         --report "$WORK/$name-problems.json"
 }
 
