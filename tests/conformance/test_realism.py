@@ -362,4 +362,3 @@ def test_scans_view_gives_last_successful_scans_on_the_real_clock(spawn):
     emu.reset()
     view = emu.admin("GET", "scans")
     assert all(u["last_success"] is None for u in view["hss"] + view["tcss"])
-
