@@ -111,7 +111,8 @@ def cmd_verdicts(args):
     problems = []
 
     def problem(host, image, what):
-        problems.append({"provider": args.provider, "profile": args.profile, "host": host,
+        problems.append({"provider": args.provider, "profile": args.profile, "run": args.label,
+                         "host": host,
                          "image": image, "problem": what})
 
     if any(stats["faults"].values()):
@@ -206,7 +207,7 @@ def cmd_verdicts(args):
     if args.report:
         with open(args.report, "w") as handle:
             json.dump(problems, handle, indent=1)
-    cell = "%s/%s" % (args.provider, args.profile)
+    cell = "%s/%s%s" % (args.provider, args.profile, " (%s)" % args.label if args.label else "")
     if problems:
         print("%s: %d problem(s)" % (cell, len(problems)))
         for item in problems[:40]:
@@ -251,6 +252,7 @@ def main():
     verdicts.add_argument("--inventory", required=True)
     verdicts.add_argument("--max-age", type=float, default=86400.0)
     verdicts.add_argument("--report")
+    verdicts.add_argument("--label", help="which run of the cell, for the output")
     settle = sub.add_parser("settle")
     settle.add_argument("url")
     settle.add_argument("out")

@@ -4,6 +4,9 @@
 #
 # REALISM_CELLS selects the cells: unset runs CELLS_PASSING; "all" runs every cell
 # (CELLS_PASSING and CELLS_FAILING); else a space-separated list such as "hss/lag tcss/all".
+# ansible-test does not pass it through to this script: run the script itself in the tree copy,
+#   make tree && cd build/collections/ansible_collections/cloudsec/image_scan/tests/integration/targets/role_image_scan_realism
+#   REALISM_CELLS=all ANSIBLE_COLLECTIONS_PATH=$PWD/../../../../../../.. PATH=$VENV/bin:$PATH bash runme.sh
 set -eux
 
 source ../setup_emulator/files/emulator.sh
@@ -114,7 +117,7 @@ run_role() {
         --after "$WORK/$name-after.json" --settled "$WORK/$name-settled.json" \
         --dataset "$WORK/$name-dataset.json" --stats "$WORK/$name-stats.json" \
         --log "$WORK/$name.log" --rc "$rc" --inventory inventory.yml --max-age "$max_age" \
-        --report "$WORK/$name-problems.json"
+        --report "$WORK/$name-problems.json" --label "max_age ${max_age}s"
 }
 
 # The checker catches a gate that fails open: with image_scan_fail_on_incomplete false the
