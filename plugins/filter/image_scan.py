@@ -469,7 +469,10 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
         counted = dict.fromkeys(_scan.COUNTED_SEVERITIES, 0)
         offenders, incomplete, unscannable = [], [], []
         worst = "none"
-        task_ids = list((error or {}).get("task_ids") or []) if (error or {}).get("wait") else []
+        task_ids = []
+        for task_id in (error or {}).get("task_ids") or [] if (error or {}).get("wait") else []:
+            if task_id and to_text(task_id) not in task_ids:
+                task_ids.append(to_text(task_id))
         final_images = []
         for image in host_images:
             scan_status = image.get("scan_status")
@@ -490,11 +493,10 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             if image["gate_status"] == GATE_UNSCANNABLE:
                 unscannable.append(ref)
             elif image["gate_status"] == GATE_INCOMPLETE:
-                if task_ids and error:
-                    ref["reason"] += "; the wait for the scans ended (%s): resume with task %s" % (
-                        error.get("msg"), ", ".join(task_ids))
+                if task_ids:
+                    ref["reason"] += "; the wait for the scans ran out: resume with task %s" % ", ".join(task_ids)
                 elif error and error.get("wait"):
-                    ref["reason"] += "; the wait for the scans ended: %s" % error.get("msg")
+                    ref["reason"] += "; the wait for the scans ran out: run the role again to wait further"
                 ref["task_ids"] = task_ids
                 incomplete.append(ref)
             if image["gate_status"] != GATE_UNSCANNABLE and scan_status == _scan.IMAGE_SUCCESS:
@@ -527,6 +529,8 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             note("unenrolled", _UNENROLLED[status] % to_text(provider).upper(), fail_on_unenrolled)
         if incomplete and judged:
             status = HOST_INCOMPLETE
+            if error and error.get("wait"):
+                warnings.append("%s: %s" % (error.get("task") or "the wait", error.get("msg")))
             note("incomplete", _images_text(incomplete, "without a fresh successful scan"), fail_on_incomplete)
         if unscannable:
             note("unscannable", _images_text(unscannable, "the cloud cannot scan"), fail_on_unscannable)

@@ -332,7 +332,12 @@ def image_scan_plan(scan, match, max_images=None, top=5):
             labels.append(image_label(ref))
     ranked = sorted(per_host.items(), key=lambda item: (-len(item[1]), item[0]))
     hosts = [{"host": name, "images": len(ids)} for name, ids in ranked]
-    limit = None if max_images in (None, "") else int(max_images)
+    try:
+        limit = None if max_images in (None, "") else int(max_images)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("image_scan_max_images must be a whole number, got %r" % (max_images,))
+    if limit is not None and limit < 0:
+        raise AnsibleFilterError("image_scan_max_images must be 0 or more, got %d" % limit)
     exceeded = limit is not None and len(images) > limit
     head = ", ".join("%s (%d)" % (h["host"], h["images"]) for h in hosts[:top])
     if exceeded:

@@ -9,6 +9,7 @@
     check.py gate      exceptions, a threshold and the delta against the first run, on the changed dataset
     check.py guard     the cost guard stopped the run and check mode scanned nothing
     check.py errors    a failed cloud call left the hosts not judged, said why, and the reports were written
+    check.py timeout   a wait that ran out left the pending images incomplete, naming the tasks to resume with
     check.py inventory write an inventory of N generated hosts
     check.py scale     API calls for a large inventory do not grow with its hosts
     check.py onetask   the role ran one task on every host; everything else ran once
@@ -117,8 +118,8 @@ def cmd_facts(args):
             ok = spec["outcome"] == "success"
             check((image["scan_status"] == "success") == ok,
                   "%s: image %s scan_status %s, dataset outcome %s" % (host, spec["key"], image["scan_status"], spec["outcome"]))
-            check(image["gate_status"] == ("fresh" if ok else "incomplete"),
-                  "%s: image %s gate_status %s" % (host, spec["key"], image["gate_status"]))
+            check(image.get("gate_status") == ("fresh" if ok else "incomplete"),
+                  "%s: image %s gate_status %s" % (host, spec["key"], image.get("gate_status")))
             words = [vulns[v]["severity"] for v in spec["vulnerabilities"]] if ok else []
             if args.provider == "hss":
                 words = [HSS_SEVERITY[w] for w in words]
@@ -148,8 +149,9 @@ def cmd_facts(args):
               "node-07, node-12 (oversized images) and node-15 (failed scan) must fail: failed %s" % sorted(failed))
     for host in expect_failed:
         fact = facts[host]
-        check(fact["message"] and fact["message"] in log, "%s: the play did not print the gate message" % host)
-        check("None" not in (fact["message"] or ""), "%s: the message prints None: %s" % (host, fact["message"]))
+        message = fact.get("message")
+        check(message and message in log, "%s: the play did not print the gate message" % host)
+        check("None" not in (message or ""), "%s: the message prints None: %s" % (host, message))
     finish("facts (%s)" % args.provider)
 
 
@@ -470,6 +472,11 @@ def cmd_guard(args):
     check_log = open(args.check_log).read()
     check(re.search(r"Check mode: would scan \d+ images on \d+ hosts", check_log) is not None,
           "check mode did not say what it would scan")
+    calls_before = sum(json.load(open(args.after_check))["requests"].values())
+    calls_after = sum(json.load(open(args.after_malformed))["requests"].values())
+    check(calls_after == calls_before, "a malformed exception still let %d cloud calls through" % (calls_after - calls_before))
+    check("image_scan_exceptions entry 1 (id CVE-2023-45853): field 'until' is required" in open(args.malformed_log).read(),
+          "the error does not name the malformed entry and its field")
     finish("guard (%s)" % args.provider)
 
 
@@ -500,6 +507,28 @@ def cmd_errors(args):
     after = json.load(open(args.stats))["requests"]
     check(after.get(args.op, 0) > 0, "the failing call %s was not made" % args.op)
     finish("errors (%s, on_error=%s)" % (args.provider, args.on_error))
+
+
+def cmd_timeout(args):
+    facts = json.load(open(args.facts))
+    state = json.load(open(args.state))
+    task_ids = sorted(t.get("TaskID") for t in state["tcss"]["tasks"]) if args.provider == "tcss" else []
+    check(args.provider == "hss" or task_ids, "no TCSS task was created")
+    failed = gate_failed(args.log)
+    incomplete = sorted(h for h, f in facts.items() if f["status"] == "incomplete")
+    check(incomplete, "no host is incomplete after the wait ran out")
+    for host in incomplete:
+        fact = facts[host]
+        check(host in failed and fact["judged"], "%s: incomplete but not failed" % host)
+        for entry in fact["incomplete_images"]:
+            check("the wait for the scans ran out" in entry["reason"], "%s %s: reason %r" % (host, entry["id"], entry["reason"]))
+            check(sorted(entry["task_ids"]) == task_ids, "%s %s: task_ids %s, expected %s" % (host, entry["id"], entry["task_ids"], task_ids))
+            for task_id in task_ids:
+                check("resume with task %s" % task_id in entry["reason"], "%s: the reason does not name %s" % (host, task_id))
+    report = json.load(open(os.path.join(args.dir, "report.json")))
+    check(sorted(h["name"] for h in report["hosts"] if h["status"] == "incomplete") == incomplete,
+          "report.json does not show the incomplete hosts")
+    finish("timeout (%s)" % args.provider)
 
 
 def cmd_inventory(args):
@@ -624,11 +653,15 @@ def main():
     for name in ("--provider", "--facts", "--dataset", "--before", "--log", "--inventory", "--fail-on", "--dir"):
         p.add_argument(name, required=True)
     p = sub.add_parser("guard")
-    for name in ("--provider", "--log", "--check-log", "--before", "--after", "--after-check"):
+    for name in ("--provider", "--log", "--check-log", "--before", "--after", "--after-check", "--malformed-log",
+                 "--after-malformed"):
         p.add_argument(name, required=True)
     p.add_argument("--max-images", type=int, required=True)
     p = sub.add_parser("errors")
     for name in ("--provider", "--facts", "--log", "--inventory", "--on-error", "--task", "--error", "--dir", "--stats", "--op"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("timeout")
+    for name in ("--provider", "--facts", "--log", "--state", "--dir"):
         p.add_argument(name, required=True)
     p = sub.add_parser("inventory")
     p.add_argument("--hosts", type=int, required=True)

@@ -106,9 +106,14 @@ for provider in hss tcss; do
     emulator_admin GET stats > "$WORK/$provider-guard-1.json"
     scan "$WORK/$provider-check.log" -e image_scan_provider="$provider" --check
     emulator_admin GET stats > "$WORK/$provider-guard-2.json"
+    # A malformed exception fails the play before any cloud call, naming the entry and the field.
+    scan "$WORK/$provider-malformed.log" -e image_scan_provider="$provider" \
+        -e '{"image_scan_exceptions": [{"id": "CVE-2023-45853", "reason": "no expiry"}]}'
+    emulator_admin GET stats > "$WORK/$provider-guard-3.json"
     "$PY" check.py guard --provider "$provider" --log "$WORK/$provider-guard.log" --check-log "$WORK/$provider-check.log" \
         --before "$WORK/$provider-guard-0.json" --after "$WORK/$provider-guard-1.json" \
-        --after-check "$WORK/$provider-guard-2.json" --max-images 3
+        --after-check "$WORK/$provider-guard-2.json" --max-images 3 \
+        --malformed-log "$WORK/$provider-malformed.log" --after-malformed "$WORK/$provider-guard-3.json"
 done
 
 # A cloud call that fails (no retries): the hosts it concerns are not judged, the facts and the
@@ -132,6 +137,20 @@ for case in "hss hss.ListImageLocal fail List" "tcss tcss.CreateAssetImageScanTa
     "$PY" check.py errors --provider "$provider" --facts "$WORK/$provider-errors.json" --log "$WORK/$provider-errors.log" \
         --inventory inventory.yml --on-error "$on_error" --task "$task" --error 500 --dir "$WORK/reports-$provider-errors" \
         --stats "$WORK/$provider-errors-stats.json" --op "$op"
+done
+
+# A wait that runs out: scans take a minute, the role waits 3 seconds. The pending images are
+# incomplete, their reason names the task to resume with, and the reports are written.
+stop_emulator
+start_emulator --scan-seconds 60
+for provider in hss tcss; do
+    rm -rf "$WORK/facts"
+    scan "$WORK/$provider-timeout.log" -e image_scan_provider="$provider" -e image_scan_wait_timeout=3 \
+        -e image_scan_wait_sleep=1 -e image_scan_report_dir="$WORK/reports-$provider-timeout"
+    emulator_admin GET dataset > "$WORK/$provider-timeout-state.json"
+    ansible-playbook -i inventory.yml dump.yml -e dump_path="$WORK/$provider-timeout.json"
+    "$PY" check.py timeout --provider "$provider" --facts "$WORK/$provider-timeout.json" --log "$WORK/$provider-timeout.log" \
+        --state "$WORK/$provider-timeout-state.json" --dir "$WORK/reports-$provider-timeout"
 done
 
 # API calls grow with images and page size, not with hosts: the same fleet seen through a

@@ -202,12 +202,14 @@ def test_the_gate_message_labels_untagged_images_by_name():
 
 def test_a_wait_that_timed_out_names_the_tasks_to_resume_with():
     error = {"task": "Wait for the scan of the batch", "msg": "timed out after 30s", "wait": True,
-             "task_ids": ["task-1"]}
+             "task_ids": ["task-1", "task-1", None]}
     facts = gate([img("a", ["h-1"]), img("b", ["h-1"], status="scanning"), img("c", ["h-2"])], error=error)
     web1 = facts["web1"]
     assert web1["status"] == "incomplete" and web1["judged"] is True and not web1["passed"]
     assert web1["incomplete_images"][0]["task_ids"] == ["task-1"]
-    assert "resume with task task-1" in web1["incomplete_images"][0]["reason"]
+    assert web1["incomplete_images"][0]["reason"] == (
+        "the scan is still scanning; the wait for the scans ran out: resume with task task-1")
+    assert web1["warnings"] == ["Wait for the scan of the batch: timed out after 30s"]
     assert facts["web2"]["passed"] and facts["web2"]["status"] == "scanned"
 
 

@@ -193,3 +193,14 @@ def test_plan_of_hss_rows_counts_each_image_once():
     assert plan["count"] == 1 and not plan["exceeded"]
     assert plan["hosts"] == [{"host": "web1", "images": 1}, {"host": "web2", "images": 1}]
     assert g.image_scan_plan({"skipped": True}, MATCH, max_images=0)["count"] == 0
+
+
+def test_plan_guard_of_zero_and_bad_values():
+    scan = {"images_triggered": [{"id": "a"}]}
+    assert g.image_scan_plan(scan, MATCH, max_images=0)["exceeded"] is True
+    assert g.image_scan_plan(scan, MATCH, max_images="1")["exceeded"] is False
+    assert g.image_scan_plan(scan, MATCH, max_images="")["max_images"] is None
+    with pytest.raises(AnsibleFilterError, match="whole number"):
+        g.image_scan_plan(scan, MATCH, max_images="many")
+    with pytest.raises(AnsibleFilterError, match="0 or more"):
+        g.image_scan_plan(scan, MATCH, max_images=-1)
