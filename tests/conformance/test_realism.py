@@ -292,6 +292,8 @@ def test_collection_client_reads_every_t8_pair_under_pages(spawn, emu):
         "ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client")
     http_mod = pytest.importorskip(
         "ansible_collections.cloudsec.image_scan.plugins.module_utils._http")
+    ops_mod = pytest.importorskip(
+        "ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops")
     from emulator_support import TC_ID, TC_KEY  # pylint: disable=import-outside-toplevel
     everything = {(p.ImageID, p.HostID)
                   for p in tc_call(emu.tcss_client(), "DescribeAssetImageHostList", {}).List}
@@ -299,10 +301,10 @@ def test_collection_client_reads_every_t8_pair_under_pages(spawn, emu):
     client = client_mod.TcssClient(http_mod.HttpTransport(timeout=10), TC_ID, TC_KEY,
                                    endpoint=paged.url)
     with pytest.raises(http_mod.ApiError) as caught:
-        client.image_host_pairs()
+        ops_mod.image_host_pairs(client)
     assert caught.value.code == "IncompleteAnswer"
     image_ids = sorted({image for image, _host in everything})
-    pairs = client.image_host_pairs("ImageID", image_ids)
+    pairs = ops_mod.image_host_pairs(client, "ImageID", image_ids)
     assert {(p["ImageID"], p["HostID"]) for p in pairs} == everything
     assert len(pairs) == len(everything) > 20
     stats = paged.stats()
