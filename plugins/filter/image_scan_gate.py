@@ -35,6 +35,14 @@ def _text(value):
     return "" if value is None else to_text(value)
 
 
+def unset_if_empty(value):
+    """``None`` for a value a template left empty: older ansible-core renders ``{{ none }}`` as the
+    text ``None`` (or ``""``) where newer ones keep ``None``."""
+    if isinstance(value, string_types) and value.strip() in ("", "None"):
+        return None
+    return value
+
+
 def image_label(image):
     """``name:version`` of an image, ``name`` when it has no version (untagged), else its id."""
     name = _text(image.get("name")) or _text(image.get("id")) or "?"
