@@ -21,6 +21,9 @@ def run(args, host="node-07", check_mode=False):
     task.check_mode = check_mode
     connection = mock.MagicMock()
     action = gate.ActionModule(task, connection, mock.MagicMock(), None, None, None)
+    # The plugin loader names every plugin it loads; ansible-core before 2.19 reads the name
+    # when it refuses an unknown option.
+    action._load_name = "cloudsec.image_scan.image_scan_gate"
     # Nothing reaches the host: the action runs on the controller only.
     connection.exec_command.side_effect = AssertionError("the gate must not use the connection")
     return action.run(task_vars={"inventory_hostname": host})
