@@ -63,10 +63,6 @@ run_step() {  # run_step CELL DIR PYVER CORE STEP
         2.1[0-8].*)
             # patch_module_args, which the module unit tests use, ships with ansible-core 2.19+.
             units_args=(-p patch_module_args_compat)
-            # This test builds an ActionModule without the plugin loader, which sets _load_name;
-            # ansible-core < 2.19 reads that attribute when it refuses an unknown option. Real runs
-            # go through the loader and refuse the option correctly.
-            units_args+=(--deselect tests/unit/plugins/action/test_image_scan_wait.py::test_hss_unknown_option_is_refused)
             ;;
     esac
     (

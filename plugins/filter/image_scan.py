@@ -392,6 +392,8 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
         raise AnsibleFilterError("fail_on must be one of %s, got %r" % (", ".join(_scan.GATE_LEVELS), fail_on))
     if on_error not in ("fail", "warn"):
         raise AnsibleFilterError("on_error must be one of fail, warn, got %r" % (on_error,))
+    baseline, error, exceptions = (_gate.unset_if_empty(v) for v in (baseline, error, exceptions))
+    max_findings = _gate.unset_if_empty(max_findings)
     thresholds = _gate.check_max_findings(max_findings)
     try:
         max_age_s = _scan.parse_duration(max_age) if max_age not in (None, "") else None

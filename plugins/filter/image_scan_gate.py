@@ -12,7 +12,6 @@ import fnmatch
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.module_utils.six import string_types
 
 try:
     from ansible.utils.display import Display
@@ -33,6 +32,14 @@ BASELINE_FACT_CACHE = "fact_cache"
 
 def _text(value):
     return "" if value is None else to_text(value)
+
+
+def unset_if_empty(value):
+    """``None`` for a value a template left empty: older ansible-core renders ``{{ none }}`` as the
+    text ``None`` (or ``""``) where newer ones keep ``None``."""
+    if isinstance(value, str) and value.strip() in ("", "None"):
+        return None
+    return value
 
 
 def image_label(image):
@@ -80,7 +87,7 @@ def _parse_until(value):
     if isinstance(value, datetime.date):
         start = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
         return start + datetime.timedelta(days=1), value.isoformat()
-    if not isinstance(value, string_types):
+    if not isinstance(value, str):
         return None
     text = value.strip()
     if len(text) == 10:
@@ -102,10 +109,10 @@ def _patterns(entry, key, where):
     value = entry.get(key)
     if value is None:
         return ["*"]
-    if isinstance(value, string_types):
+    if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value or not all(
-            isinstance(v, string_types) and v.strip() for v in value):
+            isinstance(v, str) and v.strip() for v in value):
         raise AnsibleFilterError("%s: field '%s' must be a glob pattern or a non-empty list of them "
                                  "(such as 'nginx:*', 'sha256:...', 'web-*'), got %r" % (where, key, value))
     return [to_text(v).strip() for v in value]
@@ -117,7 +124,7 @@ def check_exception(entry, where, now):
         raise AnsibleFilterError("%s: must be a dictionary with keys %s, got %r" % (
             where, ", ".join(EXCEPTION_KEYS), entry))
     ident = entry.get("id")
-    if isinstance(ident, string_types) and ident.strip():
+    if isinstance(ident, str) and ident.strip():
         where = "%s (id %s)" % (where, ident.strip())
     unknown = sorted(_text(k) for k in entry if k not in EXCEPTION_KEYS)
     if unknown:
@@ -125,17 +132,17 @@ def check_exception(entry, where, now):
             where, ", ".join("'%s'" % k for k in unknown), ", ".join(EXCEPTION_KEYS)))
     for key in EXCEPTION_REQUIRED:
         value = entry.get(key)
-        if value is None or (isinstance(value, string_types) and not value.strip()):
+        if value is None or (isinstance(value, str) and not value.strip()):
             raise AnsibleFilterError("%s: field '%s' is required%s" % (where, key, {
                 "id": " (a CVE or the cloud's vulnerability id)",
                 "until": " (an ISO date such as 2026-12-31, the last day it applies)",
                 "reason": " (why the finding is accepted)"}[key]))
-    if not isinstance(ident, string_types):
+    if not isinstance(ident, str):
         raise AnsibleFilterError("%s: field 'id' must be a string, got %r" % (where, ident))
-    if not isinstance(entry["reason"], string_types):
+    if not isinstance(entry["reason"], str):
         raise AnsibleFilterError("%s: field 'reason' must be a string, got %r" % (where, entry["reason"]))
     owner = entry.get("owner")
-    if owner is not None and not isinstance(owner, string_types):
+    if owner is not None and not isinstance(owner, str):
         raise AnsibleFilterError("%s: field 'owner' must be a string, got %r" % (where, owner))
     until = _parse_until(entry["until"])
     if until is None:

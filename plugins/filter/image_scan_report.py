@@ -18,6 +18,7 @@ from ansible_collections.cloudsec.image_scan.plugins.filter.image_scan import (
     HOST_NOT_ENROLLED,
     _image_counts,
 )
+from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan_gate as _gate
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 
 #: Version of the shape of the report document; raised when a key changes meaning or goes away.
@@ -212,6 +213,7 @@ def exception_order(entry):
 def _exceptions(exceptions, hosts):
     """The run's exceptions (as the role validated them), else what the facts say of them; each
     with ``matched``, the findings it suppressed in the report (when the role did not count them)."""
+    exceptions = _gate.unset_if_empty(exceptions)
     if exceptions is not None:
         matched = {}
         for host in hosts:
@@ -244,6 +246,7 @@ def _expired(exceptions, hosts):
 def _baseline(baseline, hosts):
     """What the run compared with: ``source`` and, when the role said, ``hosts`` (how many hosts
     the baseline has); else the source the hosts' deltas name."""
+    baseline = _gate.unset_if_empty(baseline)
     if baseline is not None:
         entry = {"source": baseline.get("source")}
         count = baseline.get("hosts")
@@ -279,6 +282,7 @@ def image_scan_report(facts, provider, generated_at=None, fail_on=None, ignore_u
     if not isinstance(facts, dict):
         raise AnsibleFilterError("image_scan_report expects the dict of image_scan facts by host, got %s"
                                  % type(facts).__name__)
+    exceptions, baseline = _gate.unset_if_empty(exceptions), _gate.unset_if_empty(baseline)
     if exceptions is not None and not isinstance(exceptions, list):
         raise AnsibleFilterError("image_scan_report: exceptions must be a list, got %s" % type(exceptions).__name__)
     if baseline is not None and not isinstance(baseline, dict):

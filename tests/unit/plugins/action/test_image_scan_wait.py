@@ -31,6 +31,9 @@ class Harness(object):
         connection = mock.MagicMock()
         connection._shell.tmpdir = None
         self.action = plugin.ActionModule(task, connection, mock.MagicMock(), None, None, None)
+        # The plugin loader names every plugin it loads; ansible-core before 2.19 reads the name
+        # when it refuses an unknown option.
+        self.action._load_name = "cloudsec.image_scan." + plugin.__name__.rsplit(".", 1)[-1]
         monkeypatch.setattr(self.action, "_execute_module", self.execute)
         monkeypatch.setattr(sw.display, "display", self.show)
         self.clock = clock

@@ -308,3 +308,18 @@ def test_html_summary_by_severity():
     assert '<tr data-severity="critical"><td><span class="sev sev-critical">critical</span></td>' \
            '<td class="n">2</td><td class="n">2</td></tr>' in text
     assert '<div class="card" data-total="hosts_failed"><b>3</b>failed</div>' in text
+
+
+# ansible-core before 2.19 renders a template's `none` as the text "None" (or ""): the role's
+# optional inputs must mean "not given" then, not a baseline or an exception list of that text.
+@pytest.mark.parametrize("empty", ["None", "", " None "])
+def test_optional_inputs_left_empty_by_a_template_are_unset(empty):
+    match = f.image_scan_match(f.image_scan_hosts(PLAY_HOSTS, HOSTVARS), CLOUD_HOSTS, IMAGES)
+    plain = f.image_scan_facts(match, IMAGES, "tcss", fail_on="high", scanned_at="2025-01-02T03:00:00Z")
+    templated = f.image_scan_facts(match, IMAGES, "tcss", fail_on="high", scanned_at="2025-01-02T03:00:00Z",
+                                   baseline=empty, error=empty, exceptions=empty, max_findings=empty)
+    assert templated == plain
+    assert all(fact["delta"] is None for fact in templated.values())
+    when = "2025-01-02T03:10:00Z"
+    assert (r.image_scan_report(templated, "tcss", generated_at=when, baseline=empty, exceptions=empty)
+            == r.image_scan_report(plain, "tcss", generated_at=when))
