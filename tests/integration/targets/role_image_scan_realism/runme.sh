@@ -37,18 +37,6 @@ CELLS_FAILING=(
     hss/skew
     # The defects of lag, licences and skew.
     hss/all
-    # TCSS lag: the first DescribeAssetImageScanStatus with the new TaskID answers
-    # ResourceNotFound until the task is visible; the scan module fails at once, and every host
-    # is left not judged while the task it started goes on.
-    tcss/lag
-    # TCSS licences: images with IsAuthorized 0 are named in CreateAssetImageScanTask, which
-    # answers FailedOperation.ErrAlreadyScanning (sent twice); every host is left not judged.
-    tcss/licences
-    # TCSS skew (second run, max_age 5 s): ScanTime is 10 minutes ahead; as on HSS, stale
-    # scans pass as fresh and are not scanned again.
-    tcss/skew
-    # The TCSS licences defect (lag's and skew's are not reached).
-    tcss/all
 )
 
 CELLS_ALL=()
