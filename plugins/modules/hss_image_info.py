@@ -172,9 +172,25 @@ images:
                namespace: shop, image_type: private_image, instance_id: null}
     scan_status:
       description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(download_failed),
-        V(image_oversized).
+        V(image_oversized), or V(unscannable) when HSS says it will not scan the image (C(non_scan_reason) of
+        ListImageLocal, C(scannable=false) of ListRegistryImages; the reason in RV(images[].unscannable_reason)).
       type: str
       sample: success
+    unscannable_reason:
+      description: Only for an image HSS will not scan (C(scan_status=unscannable)), the cloud's reason.
+      returned: when HSS will not scan the image
+      type: str
+      sample: "no image-scan licence is bound to this image"
+    non_scan_reason:
+      description: Local images, the C(non_scan_reason) of ListImageLocal (V(null) when HSS can scan the image).
+      returned: for local images
+      type: str
+      sample: null
+    scannable:
+      description: Registry images, the C(scannable) of ListRegistryImages.
+      returned: for registry images that report it
+      type: bool
+      sample: true
     failure_reason:
       description: Why the last scan failed, or V(null).
       type: str

@@ -17,6 +17,9 @@ description:
     that is being scanned, or whose last scan ended within O(max_age), is not scanned again. An image that
     failed because it is too large (C(image_oversized)) is skipped until O(force=true). When nothing needs a
     scan, no task is started and RV(images_skipped) gives the reason for each image.
+  - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
+    ListRegistryImages, for example without a licence) is never triggered, also with O(force=true), and does not
+    make the run changed; RV(images_skipped) lists it with C(scan_status=unscannable) and C(unscannable_reason).
   - With O(task_id) and O(state=present), the module follows an existing task without starting one.
   - With O(state=absent) the module stops the running task O(task_id) (StopImageScanTask). A task that has
     already ended is left alone.

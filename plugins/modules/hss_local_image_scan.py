@@ -18,6 +18,9 @@ description:
     not scanned again, and an image that failed because it is too large (C(image_oversized)) is skipped until
     O(force=true). When nothing needs a scan, nothing is sent and RV(images_skipped) gives the reason for each
     image.
+  - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
+    ListRegistryImages, for example without a licence) is never triggered, also with O(force=true), and does not
+    make the run changed; RV(images_skipped) lists it with C(scan_status=unscannable) and C(unscannable_reason).
   - HSS scans an image on every host that holds it. ListImageLocal lists one row per image and host, so
     RV(images) and the plan have one entry per image and host.
   - Images are sent in batches of O(batch_size). All batches are sent first, then the module waits once for all
@@ -219,9 +222,21 @@ images:
       type: dict
       sample: null
     scan_status:
-      description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(image_oversized).
+      description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(image_oversized), or
+        V(unscannable) when HSS says it will not scan the image (C(non_scan_reason)); such images are never
+        triggered, also with O(force=true), and do not make the run changed.
       type: str
       sample: success
+    unscannable_reason:
+      description: Only for an image HSS will not scan (C(scan_status=unscannable)), the cloud's reason.
+      returned: when HSS will not scan the image
+      type: str
+      sample: "no image-scan licence is bound to this image"
+    non_scan_reason:
+      description: Local images, the C(non_scan_reason) of ListImageLocal (V(null) when HSS can scan the image).
+      returned: for local images
+      type: str
+      sample: null
     failure_reason:
       description: Why the last scan failed (C(scan_failed_desc)), or V(null).
       type: str

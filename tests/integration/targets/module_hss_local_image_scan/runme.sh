@@ -13,3 +13,7 @@ ansible-playbook -i inventory faults.yml "$@"
 stop_emulator
 start_emulator --scan-seconds 60
 ansible-playbook -i inventory slow.yml "$@"
+
+stop_emulator
+start_emulator --scan-seconds 1 --realism licences
+ansible-playbook -i inventory realism.yml "$@"

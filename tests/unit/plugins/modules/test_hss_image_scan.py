@@ -464,3 +464,36 @@ def test_absent_after_an_ambiguous_stop_looks_before_stopping_again(hss, capsys,
     result = run({"state": "absent", "task_id": "t-1"}, capsys)
     assert result["changed"] is True and result["task"]["status"] == "stopped"
     assert fake.ops(H4) == 1
+
+
+# -- images HSS will not scan ---------------------------------------------------------------------------
+
+
+def test_registry_images_not_scannable_are_never_triggered_and_change_nothing(hss, capsys):
+    fake, dummy = hss
+    rows = [dict(registry_row(), scannable=False), dict(registry_row(rid=1002, name="catalog"), scannable=False)]
+    fake.on("ListRegistryImages", lister(rows))
+    for force in (False, True):
+        result = run({"all_images": True, "force": force}, capsys)
+        assert result["changed"] is False and fake.ops(H1) == 0, result
+        assert [ref["scan_status"] for ref in result["images_skipped"]] == ["unscannable"] * 2
+        assert "scannable: false" in result["images_skipped"][0]["unscannable_reason"]
+
+
+def test_a_scannable_registry_image_is_triggered_without_the_unscannable_one(hss, capsys):
+    fake, dummy = hss
+    blocked = dict(registry_row(rid=1002, name="catalog"), scannable=False)
+    fake.on("ListRegistryImages", lister([registry_row(), blocked]))
+    fake.on(H2, tasks_after_trigger(fake, [task_row("t-1")]))
+    fake.on(H1, {})
+    result = run({"images": [REG, registry_image(blocked)], "wait": False}, capsys)
+    assert fake.of(H1)[0].body["image_info"] == [REG]
+    assert [(ref["id"], ref["scan_status"]) for ref in result["images_skipped"]] == [("img-1002", "unscannable")]
+
+
+def test_local_images_with_a_non_scan_reason_are_left_out_of_h1(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageLocal", lister([dict(local_row(), non_scan_reason="no licence")]))
+    result = run({"image_type": "local", "all_images": True}, capsys)
+    assert result["changed"] is False and fake.ops(H1) == 0
+    assert result["images_skipped"][0]["unscannable_reason"] == "no licence"

@@ -92,6 +92,20 @@ def test_image_ids_and_exact_host_name_are_applied_on_the_rows(hss, capsys):
     assert result["raw"]["images"] == [rows[0]]
 
 
+def test_an_image_hss_will_not_scan_is_unscannable_with_the_clouds_reason(hss, capsys):
+    fake, dummy = hss
+    local = dict(local_row("li-1"), non_scan_reason="no licence is bound to this image")
+    fake.on("ListImageLocal", lister([local]))
+    image = run_module(hss_image_info.main, {}, capsys)["images"][0]
+    assert image["scan_status"] == "unscannable"
+    assert image["unscannable_reason"] == image["non_scan_reason"] == "no licence is bound to this image"
+    fake.on("ListRegistryImages", lister([dict(registry_row(), scannable=False), registry_row(rid=1002)]))
+    images = run_module(hss_image_info.main, {"image_type": "registry"}, capsys)["images"]
+    assert [(image["scan_status"], image["scannable"]) for image in images] == [("unscannable", False),
+                                                                             ("unscanned", True)]
+    assert "unscannable_reason" not in images[1]
+
+
 def test_local_image_normalised(hss, capsys):
     fake, dummy = hss
     row = local_row("li-1", status="success", scan_ms=NOW_MS, vul_num=3, severity="Medium")
@@ -105,6 +119,7 @@ def test_local_image_normalised(hss, capsys):
         "latest_scan_time": "2026-01-01T00:00:00Z", "severity": "medium", "vulnerability_count": 3,
         "counts": {"vulnerabilities": 3, "unsafe_settings": 0, "malicious_files": 0, "components": 3,
                    "containers": 0, "hosts": 1},
+        "non_scan_reason": None,
     }
 
 

@@ -327,3 +327,49 @@ def test_a_second_run_resumes_waiting_for_images_in_progress_without_triggering(
     assert fleet.busy_listings >= 3
     assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
     assert result["images"][0]["latest_scan_time"] == "2026-01-01T00:00:05Z"
+
+
+# -- images HSS will not scan (non_scan_reason) -------------------------------------------------------
+
+NO_LICENCE = "image_scan_quota_exhausted: no image-scan licence is bound to this image"
+
+
+def unscannable_row(image_id, host="node-01"):
+    return dict(local_row(image_id, name="app-%s" % image_id, host=host), non_scan_reason=NO_LICENCE)
+
+
+@pytest.mark.parametrize("args", [{"images": ["li-1", "li-2"]}, {"all_images": True}, {"host_name": "node-01"}])
+def test_unscannable_images_are_never_triggered_and_keep_the_clouds_reason(hss, capsys, args):
+    fake, dummy = hss
+    fleet = Fleet(fake, [local_row("li-1"), unscannable_row("li-2")])
+    result = run(dict(args, wait_sleep=1), capsys)
+    assert [call.body["image_info_list"] for call in fake.of(H3)] == [[{"image_id": "li-1"}]]
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-1"]
+    (skipped,) = result["images_skipped"]
+    assert skipped["id"] == "li-2" and skipped["scan_status"] == "unscannable"
+    assert NO_LICENCE in skipped["reason"] and skipped["unscannable_reason"] == NO_LICENCE
+    image = [image for image in result["images"] if image["id"] == "li-2"][0]
+    assert image["scan_status"] == "unscannable"
+    assert image["unscannable_reason"] == NO_LICENCE and image["non_scan_reason"] == NO_LICENCE
+    assert [image["scan_status"] for image in result["images"] if image["id"] == "li-1"] == ["success"]
+    assert fleet.rows[1]["scan_status"] == "unscan"
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_only_unscannable_images_change_nothing_also_with_force(hss, capsys, force):
+    fake, dummy = hss
+    fake.on(H5, lister([unscannable_row("li-1"), unscannable_row("li-1", host="node-02")]))
+    result = run({"images": ["li-1"], "force": force}, capsys)
+    assert result["changed"] is False and fake.ops(H3) == 0, result
+    assert [ref["scan_status"] for ref in result["images_skipped"]] == ["unscannable"] * 2
+    result = run({"images": ["li-1"], "force": force}, capsys, check_mode=True)
+    assert result["changed"] is False and result["images_triggered"] == []
+
+
+def test_an_unscannable_row_is_not_scanned_along_with_the_image_on_another_host(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1", host="node-01"), unscannable_row("li-1", host="node-02")]))
+    fake.on(H3, {})
+    result = run({"images": ["li-1"], "wait": False}, capsys)
+    assert [ref["host"]["name"] for ref in result["images_triggered"]] == ["node-01"]
+    assert [ref["host"]["name"] for ref in result["images_skipped"]] == ["node-02"]
