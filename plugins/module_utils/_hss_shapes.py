@@ -685,16 +685,3 @@ def plan_grouped(rows, image_type, max_age, force, now=None):
                 skipped.append(_scan.image_ref(image, reason))
     return to_scan, triggered, skipped
 
-
-def newest_task(rows, since_ms, known_ids=()):
-    """The newest row that began at or after ``since_ms`` and is not one of ``known_ids``."""
-    best = None
-    for row in rows:
-        if row.get("task_id") in known_ids:
-            continue
-        begin = _scan.int_or(row.get("begin_time"))
-        if begin < since_ms:
-            continue
-        if best is None or begin > _scan.int_or(best.get("begin_time")):
-            best = row
-    return best

@@ -107,6 +107,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.connection
   - cloudsec.image_scan.plan
   - cloudsec.image_scan.wait
+  - cloudsec.image_scan.wait.START
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
@@ -330,11 +331,12 @@ error:
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import ImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec, start_argument_spec
 
 
 def argument_spec():
-    return scan_argument_spec(dict(
+    spec = start_argument_spec()
+    spec.update(scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         image_type=dict(type="str", default="registry", choices=list(hs.IMAGE_TYPES)),
         scan_scope=dict(type="list", elements="str", default=["all"], choices=hs.SCAN_SCOPE_CHOICES),
@@ -343,7 +345,8 @@ def argument_spec():
         query=dict(type="dict"),
         images=dict(type="list", elements="dict"),
         task_id=dict(type="str"),
-    ), batch=False)
+    ), batch=False))
+    return spec
 
 
 def main():

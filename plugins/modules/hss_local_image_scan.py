@@ -74,6 +74,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.plan
   - cloudsec.image_scan.plan.BATCH
   - cloudsec.image_scan.wait
+  - cloudsec.image_scan.wait.START
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
@@ -289,18 +290,20 @@ error:
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import LocalImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec, start_argument_spec
 
 
 def argument_spec():
-    return scan_argument_spec(dict(
+    spec = start_argument_spec()
+    spec.update(scan_argument_spec(dict(
         images=dict(type="list", elements="raw"),
         all_images=dict(type="bool", default=False),
         query=dict(type="dict"),
         host_name=dict(type="str"),
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
-    ))
+    )))
+    return spec
 
 
 def main():

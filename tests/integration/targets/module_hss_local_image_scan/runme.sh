@@ -17,3 +17,7 @@ ansible-playbook -i inventory slow.yml "$@"
 stop_emulator
 start_emulator --scan-seconds 1 --realism licences
 ansible-playbook -i inventory realism.yml "$@"
+
+stop_emulator
+start_emulator --scan-seconds 1 --realism lag --lag-seconds 4
+ansible-playbook -i inventory lag.yml "$@"

@@ -373,3 +373,101 @@ def test_an_unscannable_row_is_not_scanned_along_with_the_image_on_another_host(
     result = run({"images": ["li-1"], "wait": False}, capsys)
     assert [ref["host"]["name"] for ref in result["images_triggered"]] == ["node-01"]
     assert [ref["host"]["name"] for ref in result["images_skipped"]] == ["node-02"]
+
+
+# -- a trigger whose effect shows late ------------------------------------------------------------------
+
+
+class LateFleet(object):
+    """Local image rows on which H3 shows only after ``lag`` H5 listings: until then they keep
+    their previous status and scan time; then they are waiting for ``waiting`` listings, then
+    scanned (``success`` with a new scan time). ``quick`` skips waiting altogether (a scan that
+    ended between two polls)."""
+
+    def __init__(self, fake, rows, lag=4, waiting=2, answer=None):
+        self.fake = fake
+        self.rows = rows
+        self.lag = lag
+        self.waiting = waiting
+        self.answer = answer
+        self.triggered = {}
+        self.listings = 0
+        fake.on(H3, self.trigger)
+        fake.on(H5, self.listing)
+
+    def trigger(self, call):
+        for item in call.body.get("image_info_list", []):
+            self.triggered.setdefault(item["image_id"], self.listings)
+        return self.answer(call) if self.answer else {}
+
+    def listing(self, call):
+        self.listings += 1
+        for row in self.rows:
+            at = self.triggered.get(row["image_id"])
+            if at is None:
+                continue
+            age = self.listings - at - self.lag
+            if 0 < age <= self.waiting:
+                row["scan_status"] = "waiting"
+            elif age > self.waiting and row["scan_status"] in ("waiting", row["scan_status"]) and \
+                    row.get("latest_scan_time") != NOW_MS + 5000:
+                row.update(scan_status="success", latest_scan_time=NOW_MS + 5000)
+        return lister(self.rows, ["host_name", "image_name", "image_version", "scan_status"])(call)
+
+
+def test_a_wait_does_not_end_before_the_triggered_images_show_the_scan(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="success", scan_ms=NOW_MS - 7 * 86400000), local_row("li-2")]
+    fleet = LateFleet(fake, rows, lag=6)
+    result = run({"images": ["li-1", "li-2"], "max_age": "1d", "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+    assert [(image["scan_status"], image["latest_scan_time"]) for image in result["images"]] == [
+        ("success", "2026-01-01T00:00:05Z")] * 2
+    assert fleet.listings > 6
+
+
+def test_a_scan_that_ended_between_two_polls_is_seen_by_its_new_scan_time(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="failed", scan_ms=NOW_MS - 86400000 * 3)]
+    LateFleet(fake, rows, lag=3, waiting=0)
+    result = run({"images": ["li-1"], "max_age": "1d", "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert result["images"][0]["scan_status"] == "success" and fake.ops(H3) == 1
+
+
+def test_images_that_show_no_effect_by_the_start_deadline_fail_the_wait(hss, capsys):
+    fake, clock = hss
+    rows = [local_row("li-1"), local_row("li-2", status="success", scan_ms=NOW_MS - 86400000 * 3)]
+    LateFleet(fake, rows, lag=10 ** 6)
+    result = run({"images": ["li-1", "li-2"], "max_age": "1d", "start_timeout": 20, "wait_sleep": 2}, capsys)
+    assert result["failed"] is True and result["changed"] is True
+    assert "no effect" in result["msg"] and "2 of 2" in result["msg"] and "start_timeout (20 seconds)" in result["msg"]
+    assert [item["id"] for item in result["images_pending"]] == ["li-1", "li-2"]
+    assert result["triggered_at"] and fake.ops(H3) == 1
+    assert 20 <= sum(clock.sleeps) <= 30
+
+
+def test_an_ambiguous_batch_whose_effect_shows_late_is_not_sent_again(hss, capsys, fakes):
+    fake, dummy = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+    LateFleet(fake, rows, lag=5, answer=lambda call: fakes.read_timeout())
+    result = run({"images": ["li-1", "li-2"], "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+    assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
+
+
+def test_an_ambiguous_batch_whose_quick_scan_already_ended_is_not_sent_again(hss, capsys, fakes):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="success", scan_ms=NOW_MS - 86400000 * 3)]
+    LateFleet(fake, rows, lag=0, waiting=0, answer=lambda call: fakes.read_timeout())
+    result = run({"images": ["li-1"], "max_age": "1d", "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+
+
+def test_a_negative_start_timeout_is_refused_before_any_request(hss, capsys):
+    fake, dummy = hss
+    result = run({"images": ["li-1"], "start_timeout": -1}, capsys)
+    assert result["failed"] is True and "start_timeout must be 0 or more" in result["msg"] and fake.calls == []
