@@ -165,21 +165,6 @@ def hss_sign(access_key, secret_key, method, host, path, query_pairs, headers, b
     return signed_headers
 
 
-def hss_parse_authorization(value):
-    """Split an ``SDK-HMAC-SHA256`` Authorization value into a dict, or ``None``."""
-    if not value or not value.startswith(HSS_ALGORITHM + " "):
-        return None
-    parts = {}
-    for part in value[len(HSS_ALGORITHM) + 1:].split(","):
-        key, sep, val = part.strip().partition("=")
-        if not sep:
-            return None
-        parts[key] = val
-    if not {"Access", "SignedHeaders", "Signature"} <= set(parts):
-        return None
-    return parts
-
-
 # ---------------------------------------------------------------------------------------------
 # Tencent Cloud: TC3-HMAC-SHA256
 # ---------------------------------------------------------------------------------------------
@@ -225,26 +210,3 @@ def tc3_sign(secret_id, secret_key, service, host, content_type, body, timestamp
     signature = tc3_signature(secret_key, timestamp, service,
                               tc3_string_to_sign(timestamp, service, canonical))
     return tc3_authorization(secret_id, timestamp, service, signature)
-
-
-def tc3_parse_authorization(value):
-    """Split a TC3 Authorization value into ``{secret_id, date, service, signed_headers,
-    signature}``, or ``None`` when it is not of that form."""
-    if not value or not value.startswith(TC3_ALGORITHM + " "):
-        return None
-    parts = {}
-    for part in value[len(TC3_ALGORITHM) + 1:].split(","):
-        key, sep, val = part.strip().partition("=")
-        if not sep:
-            return None
-        parts[key] = val
-    credential = parts.get("Credential", "").split("/")
-    if len(credential) != 4 or credential[3] != "tc3_request" or "Signature" not in parts:
-        return None
-    return {
-        "secret_id": credential[0],
-        "date": credential[1],
-        "service": credential[2],
-        "signed_headers": parts.get("SignedHeaders", ""),
-        "signature": parts["Signature"],
-    }

@@ -292,6 +292,8 @@ def test_collection_client_reads_every_t8_pair_under_pages(spawn, emu):
         "ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client")
     http_mod = pytest.importorskip(
         "ansible_collections.cloudsec.image_scan.plugins.module_utils._http")
+    ops_mod = pytest.importorskip(
+        "ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops")
     from emulator_support import TC_ID, TC_KEY  # pylint: disable=import-outside-toplevel
     everything = {(p.ImageID, p.HostID)
                   for p in tc_call(emu.tcss_client(), "DescribeAssetImageHostList", {}).List}
@@ -299,12 +301,66 @@ def test_collection_client_reads_every_t8_pair_under_pages(spawn, emu):
     client = client_mod.TcssClient(http_mod.HttpTransport(timeout=10), TC_ID, TC_KEY,
                                    endpoint=paged.url)
     with pytest.raises(http_mod.ApiError) as caught:
-        client.image_host_pairs()
+        ops_mod.image_host_pairs(client)
     assert caught.value.code == "IncompleteAnswer"
     image_ids = sorted({image for image, _host in everything})
-    pairs = client.image_host_pairs("ImageID", image_ids)
+    pairs = ops_mod.image_host_pairs(client, "ImageID", image_ids)
     assert {(p["ImageID"], p["HostID"]) for p in pairs} == everything
     assert len(pairs) == len(everything) > 20
     stats = paged.stats()
     assert stats["requests"]["tcss.DescribeAssetImageHostList"] > 2
     assert not stats["rejected"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The scans view: every unit's state on the real clock
+# ---------------------------------------------------------------------------------------------
+
+
+def test_scans_view_gives_last_successful_scans_on_the_real_clock(spawn):
+    emu = spawn("--realism", "skew,licences,lag", "--lag-seconds", "0.5",
+                "--image-seconds", "0.1", "--scan-parallelism", "4")
+    hss, tcss = emu.hss_client(), emu.tcss_client()
+    view = emu.admin("GET", "scans")
+    assert view["clock_offset"] == 600.0 and abs(view["now"] - time.time()) < 5
+    assert view["realism"] == ["lag", "skew", "licences"]
+    local = [u for u in view["hss"] if u["kind"] == "local"]
+    assert len(local) == len(emu.dataset()["hss"]["local_images"])
+    assert all(u["last_success"] is None and u["status"] == "unscan" for u in view["hss"])
+    blocked = {u["image"] for u in view["tcss"] if u["unscannable"]}
+    assert "node:20-alpine" in blocked and "nginx:1.25" not in blocked
+    # A TCSS scan of one good and one failing image: during the lag the task is pending and
+    # nothing is scanned; afterwards only the good image has a last successful scan.
+    images = {i.ImageName: i.ImageID for i in _tc_images(tcss)}
+    before = time.time()
+    task = tc_call(tcss, "CreateAssetImageScanTask", {
+        "ScanVul": True, "ScanScope": 1,
+        "Images": [images["nginx:1.25"], images["legacy/reporting:0.9"]]})
+    tcss_view = {u["image"]: u for u in emu.admin("GET", "scans")["tcss"]}
+    assert tcss_view["nginx:1.25"]["pending_task"] == task.TaskID
+    assert tcss_view["nginx:1.25"]["last_success"] is None
+    poll(lambda: {u["image"]: u for u in emu.admin("GET", "scans")["tcss"]},
+         lambda v: v["nginx:1.25"]["pending_task"] is None
+         and v["legacy/reporting:0.9"]["pending_task"] is None)
+    tcss_view = {u["image"]: u for u in emu.admin("GET", "scans")["tcss"]}
+    good, bad = tcss_view["nginx:1.25"], tcss_view["legacy/reporting:0.9"]
+    assert before + 0.5 <= good["last_success"] <= time.time()  # real clock, not skewed
+    assert good["status"] == "success" and good["last_scan"] == good["last_success"]
+    assert bad["status"] == "failed" and bad["last_success"] is None and bad["last_scan"]
+    assert bad["failure"]
+    assert "node-01" in good["hosts"]
+    # The API reports the same scan 10 minutes ahead.
+    row = next(i for i in _tc_images(tcss) if i.ImageID == images["nginx:1.25"])
+    reported = datetime.datetime.strptime(row.ScanTime, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CST)
+    assert abs(reported.timestamp() - good["last_success"] - 600) < 2
+    # HSS local rows are per host; a reset forgets every scan.
+    assert all(u["last_success"] is None for u in emu.admin("GET", "scans")["hss"])
+    hss.batch_scan_local_image(m.BatchScanLocalImageRequest(
+        region=REGION, body=m.LocalImageBatchScanRequestBody(operate_all=True, image_name="busybox")))
+    seen = poll(lambda: [u for u in emu.admin("GET", "scans")["hss"] if u["image"] == "busybox:1.36"],
+                lambda rows: all(u["pending_task"] is None for u in rows))
+    assert {u["host"] for u in seen[-1]} == {"node-04", "node-08", "node-12", "node-15"}
+    assert all(u["last_success"] and u["last_success"] >= before for u in seen[-1])
+    emu.reset()
+    view = emu.admin("GET", "scans")
+    assert all(u["last_success"] is None for u in view["hss"] + view["tcss"])

@@ -25,6 +25,44 @@ TC3_MAX_SKEW = 5 * 60
 HSS_AUTH_FAILED = "APIGW.0301"
 
 
+def hss_parse_authorization(value):
+    """Split an ``SDK-HMAC-SHA256`` Authorization value into a dict, or ``None``."""
+    if not value or not value.startswith(_signing.HSS_ALGORITHM + " "):
+        return None
+    parts = {}
+    for part in value[len(_signing.HSS_ALGORITHM) + 1:].split(","):
+        key, sep, val = part.strip().partition("=")
+        if not sep:
+            return None
+        parts[key] = val
+    if not {"Access", "SignedHeaders", "Signature"} <= set(parts):
+        return None
+    return parts
+
+
+def tc3_parse_authorization(value):
+    """Split a TC3 Authorization value into ``{secret_id, date, service, signed_headers,
+    signature}``, or ``None`` when it is not of that form."""
+    if not value or not value.startswith(_signing.TC3_ALGORITHM + " "):
+        return None
+    parts = {}
+    for part in value[len(_signing.TC3_ALGORITHM) + 1:].split(","):
+        key, sep, val = part.strip().partition("=")
+        if not sep:
+            return None
+        parts[key] = val
+    credential = parts.get("Credential", "").split("/")
+    if len(credential) != 4 or credential[3] != "tc3_request" or "Signature" not in parts:
+        return None
+    return {
+        "secret_id": credential[0],
+        "date": credential[1],
+        "service": credential[2],
+        "signed_headers": parts.get("SignedHeaders", ""),
+        "signature": parts["Signature"],
+    }
+
+
 def _hss_denied(message):
     return ApiError(HSS_AUTH_FAILED, "Incorrect IAM authentication information: %s" % message,
                     401)
@@ -46,7 +84,7 @@ def verify_hss(method, raw_path, raw_query, headers, body, config, now=None):
         if not hmac.compare_digest(token.encode("utf-8"), config.hss_token.encode("utf-8")):
             raise _hss_denied("the X-Auth-Token is not valid")
         return
-    parts = _signing.hss_parse_authorization(authorization)
+    parts = hss_parse_authorization(authorization)
     if parts is None:
         raise _hss_denied("the Authorization header is malformed")
     if parts["Access"] != config.hss_ak:
@@ -83,7 +121,7 @@ def verify_tc3(headers, body, config, now=None):
     authorization = headers.get("Authorization")
     if not authorization:
         raise ApiError("AuthFailure.SignatureFailure", "The Authorization header is missing.")
-    parts = _signing.tc3_parse_authorization(authorization)
+    parts = tc3_parse_authorization(authorization)
     if parts is None:
         raise ApiError("AuthFailure.InvalidAuthorization",
                        "The Authorization header is not a valid TC3-HMAC-SHA256 authorization.")

@@ -385,6 +385,10 @@ class Handler(BaseHTTPRequestHandler):
                 now = emu.state.advance()
                 payload = {"hss": emu.hss.snapshot(now), "tcss": emu.tcss.snapshot(now)}
             self._admin_send(200, payload)
+        elif name == "scans" and method == "GET":
+            with emu.state.lock:
+                payload = emu.state.scans_snapshot(emu.state.advance())
+            self._admin_send(200, payload)
         else:
             self._admin_send(404, {"error": "unknown admin route %s %s%s"
                                    % (method, ADMIN_PREFIX, name)})

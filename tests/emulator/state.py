@@ -56,7 +56,7 @@ SCOPE_MALWARE = 0x00000F00
 
 class Unit:
     __slots__ = ("kind", "idx", "image", "host", "hosts", "status", "pending", "prev_status",
-                 "scan_time", "failure", "agent_error", "vul_ids", "unsafe", "malicious",
+                 "scan_time", "last_success", "failure", "agent_error", "vul_ids", "unsafe", "malicious",
                  "containers", "coll", "record_id")
 
     def __init__(self, kind, idx, image, coll):
@@ -70,6 +70,7 @@ class Unit:
         self.pending = None
         self.prev_status = None
         self.scan_time = 0.0
+        self.last_success = 0.0  # when a scan of this unit last ended successfully (real clock)
         self.failure = ""
         self.agent_error = ""
         self.vul_ids = None
@@ -550,6 +551,7 @@ class State:
         task.scanned += 1
         self.stats["images_scanned"][task.cloud] += 1
         if status == "success":
+            unit.last_success = when
             opts = task.options
             if opts.get("vul", True):
                 unit.vul_ids = list(image["vulnerabilities"])
@@ -566,6 +568,39 @@ class State:
             task.failed += 1
             task.failed_units.append(unit)
         unit.coll.set_status(unit, status)
+
+    # -- the scans view (admin route) --------------------------------------------------------
+
+    def scans_snapshot(self, now):
+        """Every unit's scan state on the real clock, for tests that judge a gate against it.
+
+        Times are epoch seconds (``None``: never); ``clock_offset`` is what the server adds to
+        the times it reports (the ``skew`` profile)."""
+
+        def row(unit):
+            pending = unit.pending
+            return {
+                "kind": unit.kind,
+                "image": unit.image["key"] if unit.kind != "registry" else None,
+                "record_id": unit.image["id"] if unit.kind == "registry" else None,
+                "status": unit.status,
+                "last_scan": unit.scan_time or None,
+                "last_success": unit.last_success or None,
+                "failure": unit.failure or None,
+                "unscannable": self.unscannable(unit),
+                "pending_task": pending.id if pending is not None and pending.running else None,
+            }
+
+        hss = []
+        for unit in self.hss_local.units:
+            hss.append(dict(row(unit), host=unit.host["name"], image_id=unit.image["hss_image_id"]))
+        for unit in self.hss_registry.units:
+            hss.append(dict(row(unit), host=None, image_id=unit.image["image_id"]))
+        tcss = [dict(row(unit), hosts=[h["name"] for h in unit.hosts],
+                     image_id=unit.image["tcss_image_id"]) for unit in self.tcss_images.units]
+        return {"now": now, "clock_offset": self.clock(now) - now,
+                "realism": [p for p in realism.PROFILES if p in self.realism],
+                "hss": hss, "tcss": tcss}
 
     # -- vulnerabilities -------------------------------------------------------------------------
 

@@ -35,6 +35,16 @@ def test_group_is_sorted(group):
     assert listed == sorted(listed)
 
 
-def test_every_module_belongs_to_a_group():
+# Modules that call no cloud take none of a cloud's options, so no group's defaults apply to them.
+CLOUDLESS = ["image_scan_gate"]
+
+
+def test_every_cloud_module_belongs_to_a_group():
     grouped = {m for members in RUNTIME["action_groups"].values() for m in (members or [])}
-    assert sorted(set(MODULES) - grouped) == []
+    assert sorted(set(MODULES) - grouped) == CLOUDLESS
+
+
+@pytest.mark.parametrize("module", CLOUDLESS)
+def test_cloudless_modules_take_no_cloud_option(module):
+    source = (ROOT / "plugins" / "modules" / (module + ".py")).read_text()
+    assert "cloudsec.image_scan.hss" not in source and "cloudsec.image_scan.tcss" not in source

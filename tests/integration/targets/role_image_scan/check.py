@@ -13,6 +13,8 @@
     check.py timeout   a wait that ran out left the pending images incomplete, naming the tasks to resume with
     check.py inventory write an inventory of N generated hosts
     check.py scale     API calls for a large inventory do not grow with its hosts
+    check.py onetask   the role ran one task on every host; everything else ran once
+    check.py badargs   bad role arguments failed the play once, naming the option, before any cloud call
 """
 
 import argparse
@@ -898,6 +900,77 @@ def cmd_scale(args):
     finish("scale (%s)" % args.provider)
 
 
+TASK_LINE = re.compile(r"^TASK \[(.+)\] \*+$")
+# A host's result line, without the host a task was delegated to; loop items (" => (item=") are left out.
+RESULT_LINE = re.compile(r"^(?:ok|changed|skipping|failed|fatal): \[([^\]\s]+)(?: -> [^\]]+)?\]")
+INCLUDED_LINE = re.compile(r"^included: \S+ for ([^=>]+)$")
+
+
+def task_results(log):
+    """[(task name, {host: number of results})] of an ansible-playbook log of the default callback."""
+    tasks = []
+    for line in log.splitlines():
+        match = TASK_LINE.match(line)
+        if match:
+            tasks.append((match.group(1), {}))
+            continue
+        if not tasks or " => (item=" in line:
+            continue
+        hosts = []
+        match = RESULT_LINE.match(line)
+        if match:
+            hosts = [match.group(1)]
+        else:
+            match = INCLUDED_LINE.match(line)
+            if match:
+                hosts = [h.strip() for h in match.group(1).split(",")]
+        for host in hosts:
+            tasks[-1][1][host] = tasks[-1][1].get(host, 0) + 1
+    return tasks
+
+
+def cmd_onetask(args):
+    hosts = inventory_hosts(args.inventory)
+    tasks = [(name, counts) for name, counts in task_results(open(args.log).read()) if name.startswith(args.role + " : ")]
+    check(tasks, "no task of %s in the log" % args.role)
+    # A task that ran once reports one host; a task that ran per host reports every host of the play.
+    per_host = [(name, counts) for name, counts in tasks if len(counts) > 1]
+    check([name for name, dummy in per_host] == [args.role + " : " + args.task],
+          "tasks run on more than one host: %s, expected only %r" % ([name for name, dummy in per_host], args.task))
+    for name, counts in per_host:
+        check(sorted(counts) == sorted(hosts), "%s ran on %s, not on every host" % (name, sorted(counts)))
+        check(all(n == 1 for n in counts.values()), "%s: more than one result for a host: %s" % (name, counts))
+    # Every host but the one the run_once tasks ran on has exactly one result from the role.
+    once_hosts = set(host for dummy, counts in tasks if len(counts) == 1 for host in counts)
+    check(len(once_hosts) == 1, "the tasks that ran once ran on %s, not on one host" % sorted(once_hosts))
+    for host in hosts:
+        if host in once_hosts:
+            continue
+        got = sum(counts.get(host, 0) for dummy, counts in tasks)
+        check(got == 1, "%s has %d task results from the role, expected 1" % (host, got))
+    finish("one task per host")
+
+
+def cmd_badargs(args):
+    log = open(args.log).read()
+    before = json.load(open(args.before))["requests"]
+    after = json.load(open(args.after))["requests"]
+    check(before == after, "cloud calls after bad role arguments: %s" % dict(
+        (k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0)))
+    check(re.search(r"\b%s\b" % re.escape(args.option), log) and args.allowed in log,
+          "the error does not name %s and its allowed values %s" % (args.option, args.allowed))
+    tasks = [(name, counts) for name, counts in task_results(log) if name.startswith(args.role + " : ")]
+    # One check for the play: one result, a failure, and no other task of the role ran.
+    check([sum(counts.values()) for dummy, counts in tasks] == [1],
+          "the role ran %s, expected one argument check" % [(name, sum(c.values())) for name, c in tasks])
+    check(re.search(r"^fatal: \[[^\]]+\]: FAILED!", log, re.M), "no failed argument check in the log")
+    counters = recap(log)
+    check(counters and set(counters) <= set(inventory_hosts(args.inventory)), "recap hosts %s" % sorted(counters))
+    check(all(c.get("ok", 0) == 0 and c.get("skipped", 0) == 0 for c in counters.values()),
+          "some host ran a task after the failed check: %s" % counters)
+    finish("bad role arguments")
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
@@ -939,6 +1012,12 @@ def main():
     p.add_argument("--width", type=int, required=True)
     p = sub.add_parser("scale")
     for name in ("--provider", "--small", "--large"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("onetask")
+    for name in ("--log", "--inventory", "--role", "--task"):
+        p.add_argument(name, required=True)
+    p = sub.add_parser("badargs")
+    for name in ("--log", "--before", "--after", "--option", "--allowed", "--role", "--inventory"):
         p.add_argument(name, required=True)
     args = parser.parse_args()
     globals()["cmd_" + args.command](args)

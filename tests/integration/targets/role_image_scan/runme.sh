@@ -36,6 +36,8 @@ for provider in hss tcss; do
     "$PY" check.py facts --provider "$provider" --facts "$WORK/$provider-facts.json" --dataset "$WORK/dataset.json" \
         --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high --builtin
     "$PY" check.py progress --provider "$provider" --log "$WORK/$provider-1.log"
+    "$PY" check.py onetask --log "$WORK/$provider-1.log" --inventory inventory.yml --role cloudsec.image_scan.image_scan \
+        --task "Leave each host its image_scan fact and fail the hosts the gate does not pass"
     "$PY" check.py reports --provider "$provider" --dir "$WORK/reports-$provider" --facts "$WORK/$provider-facts.json" \
         --log "$WORK/$provider-1.log" --inventory inventory.yml --fail-on high
     # The DOM chromium builds, for both clouds; a screenshot (a PNG of the right size) once.
@@ -70,6 +72,18 @@ assert sorted(facts) == ["build-agent-7", "node-21"], facts
 assert all(f["status"] == "not_enrolled" and f["passed"] and f["images"] == [] for f in facts.values()), facts
 print("ghosts: all checks passed")' "$WORK/$provider-ghosts.json"
 done
+
+# Bad role arguments fail the play at the one check of the play, naming the option, before any cloud call.
+emulator_admin GET stats > "$WORK/badargs-0.json"
+set +e
+ansible-playbook -i inventory.yml scan.yml -e image_scan_provider=aws > "$WORK/badargs.log" 2>&1
+rc=$?
+set -e
+cat "$WORK/badargs.log"
+[ "$rc" -ne 0 ]
+emulator_admin GET stats > "$WORK/badargs-1.json"
+"$PY" check.py badargs --log "$WORK/badargs.log" --before "$WORK/badargs-0.json" --after "$WORK/badargs-1.json" \
+    --option image_scan_provider --allowed "hss, tcss" --role cloudsec.image_scan.image_scan --inventory inventory.yml
 
 # Exceptions (one active, one expired, from a file), a threshold, and the first run's report.json
 # as the baseline, on a changed dataset: nginx:1.25 lost a vulnerability, redis:7.2 gained one.

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Leave a host its image_scan result as a cacheable fact and fail the host the gate does not pass.
+
+The role's one task that runs on every host. It runs on the controller, needs no connection to the
+host and calls no module: everything it needs was computed once for the play.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+#: The name of the fact, the role's documented output.
+FACT = "image_scan"
+
+ARGUMENT_SPEC = dict(
+    result=dict(type="raw"),
+    judged=dict(type="bool", default=True),
+)
+
+
+def verdict(host, result, judged=True):
+    """``(failed, msg)`` for one host and its result from the gate.
+
+    A host that was not judged (it had failed before the role started) fails again; so does a host
+    without a readable result, because a gate that cannot confirm a scan must not pass the host.
+    """
+    host = to_text(host)
+    if not judged:
+        return True, "%s had failed before the image_scan role started" % host
+    if not isinstance(result, Mapping) or not isinstance(result.get("passed"), bool):
+        return True, "%s has no image_scan result to judge it by: the gate does not pass it" % host
+    if not result["passed"]:
+        return True, to_text(result.get("message") or "") or "%s failed the gate" % host
+    return False, "%s passed the gate (%s)" % (host, to_text(result.get("status") or "no status"))
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        failed, msg = verdict((task_vars or {}).get("inventory_hostname", ""), params["result"], params["judged"])
+        result.update(changed=False, failed=failed, msg=msg)
+        # Ansible keeps the facts of a result that did not fail only (in the fact cache, as for
+        # gathered facts): the role sets the facts of the hosts the gate fails before this task.
+        if not failed:
+            result["ansible_facts"] = {FACT: dict(params["result"])}
+        return result

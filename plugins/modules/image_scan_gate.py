@@ -1,0 +1,97 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the cloudsec.image_scan collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file only documents the action plugin plugins/action/image_scan_gate.py.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_scan_gate
+short_description: Leave a host its image scan result as a fact and fail the host when the gate does not pass it
+version_added: 0.1.0
+description:
+  - The one task the role C(cloudsec.image_scan.image_scan) runs on every host. Everything else in the role runs
+    once for the play; this action only turns the result already computed for the host into its fate.
+  - When the result passed the gate (C(passed) is V(true)), the action sets the fact C(image_scan) of the host to
+    O(result) and succeeds. Like gathered facts, the fact goes to the fact cache when one is configured.
+  - When the result did not pass, or cannot be read (no dictionary, or no boolean C(passed)), the host fails with
+    the C(message) of the result, or with a message that names the host. A gate that cannot confirm a scan does not
+    pass the host.
+  - Ansible keeps no facts from a task that failed, so the fact of a host that fails is not set by this action; the
+    role sets those facts, once for the play, before it.
+  - It runs on the controller, calls no module and needs no connection to the host.
+options:
+  result:
+    description:
+      - The result of the gate for this host, as the role computes it for every host (see the role's documentation
+        for its keys). The action reads C(passed), C(message) and C(status).
+      - V(null) or a value without a boolean C(passed) fails the host.
+    type: raw
+  judged:
+    description:
+      - Whether the host was in the play when the result was computed. A host that was not (it had failed before
+        the role started, and a rescue brought it back) fails again, with a message that says so, whatever
+        O(result) holds; it is given no fact.
+    type: bool
+    default: true
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
+    support: full
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
+  bypass_host_loop:
+    description: Forces a 'global' task that does not execute per host, this bypasses per host templating and
+      serial, throttle and other loop considerations.
+    support: none
+  check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+    support: full
+    details:
+      - The action changes nothing on the host; in check mode it does the same as in a normal run.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff
+      mode.
+    support: none
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: all
+notes:
+  - The fact C(image_scan) set by this action has the precedence of gathered facts, not the higher one of
+    M(ansible.builtin.set_fact).
+author:
+  - cloudsec.image_scan contributors (@cloudsec)
+"""
+
+EXAMPLES = r"""
+- name: Leave every host its result and fail the hosts the gate does not pass
+  cloudsec.image_scan.image_scan_gate:
+    result: "{{ gate_results[inventory_hostname] | default(none) }}"
+"""
+
+RETURN = r"""
+msg:
+  description: Why the host failed (the C(message) of O(result)), or that it passed.
+  returned: always
+  type: str
+  sample: "node-07 failed the gate (incomplete): 1 image has no successful scan"
+ansible_facts:
+  description: The facts set on the host, when it passed.
+  returned: when the host passed the gate
+  type: dict
+  contains:
+    image_scan:
+      description: O(result), unchanged.
+      type: dict
+      returned: when the host passed the gate
+      sample: {provider: hss, status: scanned, passed: true, message: null}
+"""

@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The image_scan_gate action plugin: the role's one per-host task."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.cloudsec.image_scan.plugins.action import image_scan_gate as gate
+
+
+def run(args, host="node-07", check_mode=False):
+    task = mock.MagicMock()
+    task.args = dict(args)
+    task.async_val = 0
+    task.check_mode = check_mode
+    connection = mock.MagicMock()
+    action = gate.ActionModule(task, connection, mock.MagicMock(), None, None, None)
+    # Nothing reaches the host: the action runs on the controller only.
+    connection.exec_command.side_effect = AssertionError("the gate must not use the connection")
+    return action.run(task_vars={"inventory_hostname": host})
+
+
+PASSED = {"provider": "hss", "status": "scanned", "passed": True, "message": None, "images": [{"id": "i-1"}]}
+FAILED = {"provider": "tcss", "status": "incomplete", "passed": False,
+          "message": "node-07 failed the gate (incomplete): 1 image has no successful scan", "images": []}
+
+
+def test_a_passing_host_gets_its_fact_and_does_not_fail():
+    result = run({"result": PASSED})
+    assert result["failed"] is False
+    assert result["changed"] is False
+    assert result["ansible_facts"] == {"image_scan": PASSED}
+    assert result["msg"] == "node-07 passed the gate (scanned)"
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_failing_host_fails_with_the_message_of_its_result(check_mode):
+    result = run({"result": FAILED}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["msg"] == FAILED["message"]
+    # Ansible drops the facts of a failed result: the role sets them before; none are returned.
+    assert "ansible_facts" not in result
+
+
+def test_a_failing_result_without_a_message_names_the_host():
+    result = run({"result": dict(FAILED, message="")}, host="db-primary")
+    assert result["failed"] is True
+    assert result["msg"] == "db-primary failed the gate"
+
+
+def test_a_host_that_had_failed_before_the_role_fails_again_whatever_its_result():
+    result = run({"result": PASSED, "judged": False}, host="node-21")
+    assert result["failed"] is True
+    assert result["msg"] == "node-21 had failed before the image_scan role started"
+    assert "ansible_facts" not in result
+
+
+@pytest.mark.parametrize("value", [None, {}, "passed", ["passed"], {"passed": "true"}, {"passed": 1},
+                                   {"status": "scanned", "message": None}])
+def test_no_readable_result_fails_closed(value):
+    result = run({"result": value})
+    assert result["failed"] is True
+    assert result["msg"] == "node-07 has no image_scan result to judge it by: the gate does not pass it"
+    assert "ansible_facts" not in result
+
+
+def test_no_result_at_all_fails_closed():
+    result = run({})
+    assert result["failed"] is True
+    assert "ansible_facts" not in result
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(AnsibleActionFail, match="passd"):
+        run({"result": PASSED, "passd": True})
+
+
+def test_the_action_needs_no_connection():
+    assert gate.ActionModule._requires_connection is False
+    assert gate.ActionModule.TRANSFERS_FILES is False
