@@ -71,6 +71,7 @@ def list_images(client, image_type, query, statuses=None, host_name=None, image_
         rows = [row for row in rows if row.get("image_id") in set(image_ids)]
     raw["images"] = rows
     images = [hs.normalise_image(row, image_type) for row in rows]
+    _ops.localise_scan_times(images, _ops.clock_offset(client.transport.clock_offset, images))
     if findings:
         found = raw.setdefault("vulnerabilities", {})
         for row, image in zip(rows, images):
@@ -134,6 +135,12 @@ class TaskFinder(object):
         sized = [row for row in new if self.expected is not None
                  and _scan.int_or(row.get("total_num"), None) == self.expected]
         return (sized or new)[0]
+
+
+def cloud_now(client, rows, image_type):
+    """The cloud's now, to measure the age of the scans of ``rows`` with (``_ops.clock_offset``)."""
+    images = [hs.normalise_image(row, image_type) for row in rows]
+    return _clock.now() + _ops.clock_offset(client.transport.clock_offset, images)
 
 
 def get_task(client, task_id):
@@ -287,7 +294,8 @@ class ImageScan(_ops.ScanRun):
         p = self.params
         rows, exact = self.list_targets()
         self.result["raw"]["images"] = rows
-        to_scan, triggered, skipped = hs.plan_grouped(rows, self.image_type, self.module.max_age, p["force"])
+        to_scan, triggered, skipped = hs.plan_grouped(rows, self.image_type, self.module.max_age, p["force"],
+                                                      now=cloud_now(self.client, rows, self.image_type))
         if exact:
             self.plan(triggered, skipped)
             if not to_scan:
@@ -547,14 +555,17 @@ class LocalImageScan(_ops.ScanRun):
 
     def set_images(self, rows):
         self.result["raw"]["images"] = rows
-        self.result["images"] = [hs.normalise_image(row, "local") for row in rows]
+        images = [hs.normalise_image(row, "local") for row in rows]
+        self.result["images"] = _ops.localise_scan_times(images, _ops.clock_offset(self.client.transport.clock_offset,
+                                                                                   images))
 
     def run(self):
         self.check()
         p = self.params
         rows = self.list_rows()
         self.set_images(rows)
-        to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"])
+        to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
+                                                      now=cloud_now(self.client, rows, "local"))
         self.plan(triggered, skipped)
         if self.check_mode:
             self.result["changed"] = bool(to_scan)

@@ -251,6 +251,35 @@ class Effects(object):
 
 
 # ---------------------------------------------------------------------------------------------
+# The cloud's clock
+# ---------------------------------------------------------------------------------------------
+
+
+def clock_offset(measured, images=(), now=None):
+    """Seconds the cloud's clock is ahead of ours (negative: behind): ``measured`` (the
+    transport's ``clock_offset`` from the answers' ``Date``; ``None``: unknown, taken as 0), and
+    at least as much as the newest scan time of ``images`` is in our future (no scan ends after
+    the cloud's now)."""
+    now = _clock.now() if now is None else now
+    offset = measured or 0.0
+    for image in images:
+        scanned = _scan.iso_to_epoch(image.get("latest_scan_time"))
+        if scanned is not None and scanned - now > offset:
+            offset = scanned - now
+    return offset
+
+
+def localise_scan_times(images, offset):
+    """Add ``latest_scan_time_local`` to each normalised image: its ``latest_scan_time`` (the
+    cloud's clock) on ours, the time to measure a scan's age with. ``latest_scan_time`` stays
+    the cloud's, the time to compare with its other times."""
+    for image in images:
+        scanned = _scan.iso_to_epoch(image.get("latest_scan_time"))
+        image["latest_scan_time_local"] = None if scanned is None else _clock.utc_iso(scanned - offset)
+    return images
+
+
+# ---------------------------------------------------------------------------------------------
 # One run of a scan module
 # ---------------------------------------------------------------------------------------------
 

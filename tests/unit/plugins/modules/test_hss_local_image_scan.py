@@ -471,3 +471,36 @@ def test_a_negative_start_timeout_is_refused_before_any_request(hss, capsys):
     fake, dummy = hss
     result = run({"images": ["li-1"], "start_timeout": -1}, capsys)
     assert result["failed"] is True and "start_timeout must be 0 or more" in result["msg"] and fake.calls == []
+
+
+# -- the cloud's clock runs ahead -------------------------------------------------------------------------
+
+AHEAD = 600
+
+
+@pytest.mark.parametrize("with_date", [True, False])
+def test_max_age_is_measured_on_the_clouds_clock(hss, capsys, with_date):
+    fake, dummy = hss
+    if with_date:
+        fake.server_ahead = AHEAD
+    # Scanned 8 s ago (our clock), stamped by a cloud 10 minutes ahead: 8 s old, not 592 s "in the future".
+    rows = [local_row("li-1", status="success", scan_ms=NOW_MS + (AHEAD - 8) * 1000),
+            local_row("li-2", status="success", scan_ms=NOW_MS + (AHEAD - 1) * 1000)]
+    fake.on(H5, lister(rows))
+    fake.on(H3, {})
+    result = run({"images": ["li-1", "li-2"], "max_age": "5s", "wait": False}, capsys)
+    # Without a Date header, the newest scan time (li-2) bounds the offset: li-1 is at least 7 s old.
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-1"], result
+    assert [ref["id"] for ref in result["images_skipped"]] == ["li-2"]
+    assert fake.of(H3)[0].body["image_info_list"] == [{"image_id": "li-1"}]
+
+
+def test_images_carry_their_scan_time_on_our_clock(hss, capsys):
+    fake, dummy = hss
+    fake.server_ahead = AHEAD
+    fake.on(H5, lister([local_row("li-1", status="success", scan_ms=NOW_MS + (AHEAD - 30) * 1000)]))
+    result = run({"images": ["li-1"], "wait": False}, capsys)
+    image = result["images"][0]
+    assert image["latest_scan_time"] == "2026-01-01T00:09:30Z"
+    # The Date header has whole seconds: the offset is bounded above, so the age is never short.
+    assert image["latest_scan_time_local"] in ("2025-12-31T23:59:30Z", "2025-12-31T23:59:29Z")
