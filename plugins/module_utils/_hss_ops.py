@@ -29,6 +29,7 @@ CLOCK_SKEW_MARGIN = 15 * 60
 #: report no start time yet).
 TASK_LOOKUP_MAX = 1000
 
+
 def walk(client, operation, max_results=None, **query):
     """Every row of an HSS list API (``None`` filters dropped), or the first ``max_results``."""
     query = dict((key, value) for key, value in query.items() if value is not None)

@@ -684,4 +684,3 @@ def plan_grouped(rows, image_type, max_age, force, now=None):
             for (row, image), (action, reason) in zip(members, decisions):
                 skipped.append(_scan.image_ref(image, reason))
     return to_scan, triggered, skipped
-

@@ -202,7 +202,7 @@ images:
     latest_scan_time_local:
       description:
         - C(latest_scan_time) on the clock of the host the module runs on, to measure the scan's age with (the gate of
-          the role does): HSS's clock may differ from ours; the offset is measured from the C(Date) of its answers
+          the role does). HSS's clock may differ from ours; the offset is measured from the C(Date) of its answers
           (bounded so that the age is never short) and is at least what the newest scan time is in our future.
         - C(latest_scan_time) stays HSS's own time.
       type: str

@@ -17,7 +17,7 @@ description:
     that is being scanned, or whose last scan ended within O(max_age), is not scanned again. An image that
     failed because it is too large (C(image_oversized)) is skipped until O(force=true). When nothing needs a
     scan, no task is started and RV(images_skipped) gives the reason for each image.
-  - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours: the module measures the offset
+  - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours; the module measures the offset
     from the C(Date) of HSS's answers and from scan times in our future.
   - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
     ListRegistryImages, for example without a licence) is never triggered, also with O(force=true), and does not

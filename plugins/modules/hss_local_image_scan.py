@@ -18,7 +18,7 @@ description:
     not scanned again, and an image that failed because it is too large (C(image_oversized)) is skipped until
     O(force=true). When nothing needs a scan, nothing is sent and RV(images_skipped) gives the reason for each
     image.
-  - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours: the module measures the offset
+  - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours; the module measures the offset
     from the C(Date) of HSS's answers and from scan times in our future.
   - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
     ListRegistryImages, for example without a licence) is never triggered, also with O(force=true), and does not
@@ -251,7 +251,7 @@ images:
     latest_scan_time_local:
       description:
         - C(latest_scan_time) on the clock of the host the module runs on, to measure the scan's age with (the gate of
-          the role does): HSS's clock may differ from ours; the offset is measured from the C(Date) of its answers
+          the role does). HSS's clock may differ from ours; the offset is measured from the C(Date) of its answers
           (bounded so that the age is never short) and is at least what the newest scan time is in our future.
         - C(latest_scan_time) stays HSS's own time.
       type: str
