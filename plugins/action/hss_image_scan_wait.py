@@ -7,18 +7,46 @@
 Starts nothing: it polls through the collection's own info modules (``hss_image_info`` filtered on
 the scan states in progress, or ``hss_image_scan_task_info`` for one task), on the host the task
 runs on (usually the controller), with a monotonic deadline and growing pauses.
+
+HSS may show a trigger's effect late: an image counts as done only once it has shown the effect
+(waiting or scanning, or a scan time newer than the one in the ``images`` entry) and is no longer
+in progress; an image that shows none within ``start_timeout`` fails the wait.
 """
 
 from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _ops
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import start_argument_spec
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait import ScanWaitAction
 
 IMAGE_INFO = "cloudsec.image_scan.hss_image_info"
 #: The scan states of the images still in progress.
 IN_PROGRESS = ("waiting", "scanning")
+#: The scan states of the images whose last scan ended.
+FINISHED = ("success", "failed")
+
+
+def image_refs(images):
+    """``{(image id, host id or None): entry}`` of the elements of ``images``, in order, each entry
+    with its ``key`` (the entry's ``latest_scan_time`` is the scan time known before the trigger);
+    ``ValueError`` for an element without an image ID."""
+    refs = {}
+    for key, item in zip(image_keys(images), _distinct(images)):
+        refs[key] = dict(item, key=key) if isinstance(item, dict) else dict(key=key)
+    return refs
+
+
+def _distinct(images):
+    seen, items = set(), []
+    for item in images or []:
+        key = image_keys([item])[0]
+        if key not in seen:
+            seen.add(key)
+            items.append(item)
+    return items
 
 
 def image_keys(images):
@@ -55,14 +83,57 @@ class ActionModule(ScanWaitAction):
         tasks = self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("tasks") or []
         return tasks[0] if tasks else None
 
+    @classmethod
+    def argument_spec(cls):
+        spec = super(ActionModule, cls).argument_spec()
+        spec.update(start_argument_spec())
+        return spec
+
+    def wait_images(self, params, task_vars):
+        self.start_timeout = params["start_timeout"]
+        return super(ActionModule, self).wait_images(params, task_vars)
+
     def image_keys(self, images):
-        return image_keys(images)
+        keys = image_keys(images)
+        self.effects = _ops.Effects(image_refs(images).values(), lambda ref: ref["key"], self.start_timeout)
+        return keys
+
+    def listed(self, statuses, task_vars, image_ids=None):
+        args = dict(image_type="local", scan_status=list(statuses))
+        if image_ids is not None:
+            args["image_ids"] = image_ids
+        images = self.info(IMAGE_INFO, args, task_vars).get("images") or []
+        return [((image.get("id"), (image.get("host") or {}).get("id")), image) for image in images]
+
+    def confirm(self, listed):
+        """Confirm the keys of ``effects`` that the ``(key, image)`` pairs show the effect for
+        (an entry without a host matches the image on any host)."""
+        for key, ref in list(self.effects.before.items()):
+            for (image_id, host_id), image in listed:
+                if image_id == key[0] and (key[1] is None or key[1] == host_id) and _ops.effect_seen(ref, image):
+                    self.effects.confirmed.add(key)
 
     def busy(self, keys, task_vars):
-        # The images in progress only, never the whole fleet.
-        listed = self.info(IMAGE_INFO, dict(image_type="local", scan_status=list(IN_PROGRESS)), task_vars)
-        busy = set((image.get("id"), (image.get("host") or {}).get("id")) for image in listed.get("images") or [])
-        return still_busy(keys, busy)
+        # The images in progress only, never the whole fleet; the finished ones only while some
+        # image shows no effect of its trigger yet.
+        in_progress = self.listed(IN_PROGRESS, task_vars)
+        self.confirm(in_progress)
+        busy = still_busy(keys, set(key for key, dummy in in_progress))
+        unconfirmed = [key for key in self.effects.unconfirmed() if key not in busy]
+        if unconfirmed:
+            self.confirm(self.listed(FINISHED, task_vars, _scan_ids(unconfirmed)))
+            unconfirmed = [key for key in self.effects.unconfirmed() if key not in busy]
+        if unconfirmed and self.effects.expired():
+            raise _ops.ModuleError(
+                "HSS shows no effect of the scan of %d of %d images within start_timeout (%s seconds): %s" % (
+                    len(unconfirmed), len(keys), self.start_timeout,
+                    ", ".join("%s on %s" % (image_id, host_id or "any host") for image_id, host_id in unconfirmed)),
+                images_pending=self.pending_list(unconfirmed))
+        return busy + unconfirmed
 
     def pending_list(self, pending):
         return [dict(id=image_id, host=dict(id=host_id) if host_id else None) for image_id, host_id in pending]
+
+
+def _scan_ids(keys):
+    return sorted(set(image_id for image_id, dummy in keys))

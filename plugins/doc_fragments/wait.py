@@ -28,3 +28,16 @@ options:
     type: int
     default: 5
 """
+
+    # The modules that confirm a trigger's effect (start_argument_spec in module_utils/_module.py).
+    START = r"""
+options:
+  start_timeout:
+    description:
+      - How long in seconds a trigger's effect may take to show, since the cloud may show it late.
+      - Until every triggered image (or the task the trigger created) shows it, a wait does not end, and a trigger
+        whose answer was lost is not sent again. When no effect shows within this time, a wait fails naming the
+        images (or the trigger) it could not confirm, and a trigger whose answer was lost counts as not applied.
+    type: int
+    default: 60
+"""

@@ -222,7 +222,8 @@ def image_gate_status(image, run_started, now, max_age, force=False):
     status = image.get("scan_status") or _scan.IMAGE_UNSCANNED
     when = image.get("latest_scan_time")
     if status == _scan.IMAGE_SUCCESS:
-        scanned = _epoch(when)
+        # On our clock when the module measured the cloud's (``latest_scan_time_local``).
+        scanned = _epoch(image.get("latest_scan_time_local") or when)
         if scanned is None:
             return GATE_INCOMPLETE, "scanned, but the time of the scan is unknown"
         if run_started is not None and scanned >= run_started - _RUN_CLOCK_MARGIN:

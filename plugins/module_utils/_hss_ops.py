@@ -22,13 +22,12 @@ LIST_API = {"local": "ListImageLocal", "registry": "ListRegistryImages"}
 #: Images given one by one are listed with one filtered call each up to this many; above it,
 #: one walk over every image is cheaper.
 FILTERED_LISTING_MAX = 10
-#: Rows of H2 read when looking for the task a trigger created.
-TASK_LOOKUP_LIMIT = 50
-#: Seconds the local clock may be ahead of the cloud's when comparing task start times.
-CLOCK_SKEW = 5
-#: How long to look for a new task in H2 (it may appear a little after the trigger).
-TASK_LOOKUP_TIMEOUT = 10
-TASK_LOOKUP_SLEEP = 1
+#: Seconds our clock may be behind or ahead of the cloud's when H2 is asked for the tasks created
+#: since a trigger (``create_time``): the API gateway refuses signatures more than 15 minutes off.
+CLOCK_SKEW_MARGIN = 15 * 60
+#: Rows of H2 read unfiltered when the ``create_time`` listing shows no new task (a queued task may
+#: report no start time yet).
+TASK_LOOKUP_MAX = 1000
 
 
 def walk(client, operation, max_results=None, **query):
@@ -73,6 +72,7 @@ def list_images(client, image_type, query, statuses=None, host_name=None, image_
         rows = [row for row in rows if row.get("image_id") in set(image_ids)]
     raw["images"] = rows
     images = [hs.normalise_image(row, image_type) for row in rows]
+    _ops.localise_scan_times(images, _ops.clock_offset(client.transport.clock_offset, images))
     if findings:
         found = raw.setdefault("vulnerabilities", {})
         for row, image in zip(rows, images):
@@ -89,24 +89,59 @@ def list_images(client, image_type, query, statuses=None, host_name=None, image_
 # ---------------------------------------------------------------------------------------------
 
 
-def recent_task_rows(client, image_type, limit=TASK_LOOKUP_LIMIT):
-    """The newest manual image-scan tasks of ``image_type`` (one H2 page)."""
-    page = client.call("ListImageScanTask", dict(type="image_scan", task_type="manual", global_image_type=image_type,
-                                                 offset=0, limit=limit)) or {}
-    return page.get("data_list") or []
+def manual_tasks(client, image_type, since_ms=None, max_results=None):
+    """The manual image-scan tasks of ``image_type`` H2 lists (created since ``since_ms`` when
+    given, the documented ``create_time`` filter), every page, in whatever order H2 gives them."""
+    query = dict(type="image_scan", task_type="manual", global_image_type=image_type)
+    if since_ms is not None:
+        query["create_time"] = since_ms
+    return client.paginate("ListImageScanTask", query, max_results=max_results)
 
 
-def find_new_task(client, image_type, since_ms, known_ids=()):
-    """The task a trigger created (H1 returns no id): the newest manual image-scan task of
-    ``image_type`` that began at or after ``since_ms`` and was not known before the trigger.
-    Polls H2 for ``TASK_LOOKUP_TIMEOUT`` seconds, since the row may appear late; ``None``
-    when no such task appears."""
-    try:
-        return _ops.wait_for(lambda: hs.newest_task(recent_task_rows(client, image_type), since_ms, known_ids),
-                             lambda row: row is not None, TASK_LOOKUP_TIMEOUT, TASK_LOOKUP_SLEEP,
-                             max_sleep=TASK_LOOKUP_SLEEP)
-    except _ops.WaitTimeout:
-        return None
+class TaskFinder(object):
+    """Finds the task a trigger created (H1 returns no id) by comparing the manual tasks listed
+    before the trigger with those listed after it, whatever their order: a row not listed
+    before is new. Both listings use ``create_time`` (our clock less ``CLOCK_SKEW_MARGIN``);
+    when that shows nothing new, the unfiltered listing is read too (a queued task may have no
+    start time yet, and ``create_time`` compares with it)."""
+
+    def __init__(self, client, image_type, expected=None):
+        self.client = client
+        self.image_type = image_type
+        self.expected = expected
+        self.since = int((_clock.now() - CLOCK_SKEW_MARGIN) * 1000)
+        self.known = set(row.get("task_id") for row in self.recent() + self.unfiltered())
+
+    def recent(self):
+        return manual_tasks(self.client, self.image_type, self.since)
+
+    def unfiltered(self):
+        return manual_tasks(self.client, self.image_type, max_results=TASK_LOOKUP_MAX)
+
+    def new_rows(self, rows):
+        new, seen = [], set()
+        for row in rows:
+            if row.get("task_id") not in self.known and row.get("task_id") not in seen:
+                seen.add(row.get("task_id"))
+                new.append(row)
+        return new
+
+    def find(self):
+        """The H2 row of the new task, or ``None`` while none is listed. Of several new ones
+        (another job triggered too), the one of the expected number of images, else the newest."""
+        new = self.new_rows(self.recent()) or self.new_rows(self.unfiltered())
+        if not new:
+            return None
+        new.sort(key=lambda row: _scan.int_or(row.get("begin_time")), reverse=True)
+        sized = [row for row in new if self.expected is not None
+                 and _scan.int_or(row.get("total_num"), None) == self.expected]
+        return (sized or new)[0]
+
+
+def cloud_now(client, rows, image_type):
+    """The cloud's now, to measure the age of the scans of ``rows`` with (``_ops.clock_offset``)."""
+    images = [hs.normalise_image(row, image_type) for row in rows]
+    return _clock.now() + _ops.clock_offset(client.transport.clock_offset, images)
 
 
 def get_task(client, task_id):
@@ -120,11 +155,6 @@ def get_task(client, task_id):
 
 def task_done(row):
     return row is not None and _scan.task_is_done(hs.task_status(row.get("task_status")))
-
-
-def since_ms():
-    """The time before a trigger, in epoch ms, less the clock skew allowed for."""
-    return int((_clock.now() - CLOCK_SKEW) * 1000)
 
 
 #: The in-progress states in the order an image goes through them: listed in this order, an
@@ -231,26 +261,42 @@ class ImageScan(_ops.ScanRun):
         return hs.h1_body(self.scope, self.rate_limit, False, image_info=specs)
 
     def trigger(self, body):
-        """Send H1 once per intent; the H2 row of the task it created, or ``None``."""
-        known = set(row.get("task_id") for row in recent_task_rows(self.client, self.image_type))
-        since = since_ms()
+        """Send H1 once per intent; the H2 row of the task it created, or ``None`` when none
+        is listed by the start deadline (``start_timeout``).
+
+        After an unanswered H1, a new task is the evidence that it was applied; until the start
+        deadline a missing one may be late, so H1 is not sent again; after it, H1 counts as not
+        applied."""
+        p = self.params
+        finder = TaskFinder(self.client, self.image_type, expected=len(body.get("image_info") or []) or None)
+        started = _clock.monotonic()
 
         def look():
-            row = find_new_task(self.client, self.image_type, since, known)
-            return _ops.applied(row) if row is not None else _ops.not_applied()
+            row = finder.find()
+            if row is not None:
+                return _ops.applied(row)
+            return _ops.not_applied() if _clock.monotonic() - started >= p["start_timeout"] else _ops.unknown()
 
         sent = _ops.send_once("CreateManualImageScanTask",
                               lambda: self.client.create_manual_image_scan_task(body, self.image_type),
-                              look, self.params["backoff_retries"])
+                              look, p["backoff_retries"], confirm_timeout=p["start_timeout"],
+                              confirm_sleep=p["wait_sleep"])
         self.result["changed"] = True
         self.triggered_at = sent.sent_at
-        return find_new_task(self.client, self.image_type, since, known) if sent.answered else sent.look.value
+        if not sent.answered:
+            return sent.look.value
+        try:
+            return _ops.wait_for(finder.find, lambda row: row is not None,
+                                 max(p["start_timeout"] - (_clock.monotonic() - started), 0), p["wait_sleep"])
+        except _ops.WaitTimeout:
+            return None
 
     def present(self):
         p = self.params
         rows, exact = self.list_targets()
         self.result["raw"]["images"] = rows
-        to_scan, triggered, skipped = hs.plan_grouped(rows, self.image_type, self.module.max_age, p["force"])
+        to_scan, triggered, skipped = hs.plan_grouped(rows, self.image_type, self.module.max_age, p["force"],
+                                                      now=cloud_now(self.client, rows, self.image_type))
         if exact:
             self.plan(triggered, skipped)
             if not to_scan:
@@ -262,6 +308,12 @@ class ImageScan(_ops.ScanRun):
             self.result["changed"] = True
             return self.done("Would start a scan task for %d image(s)." % len(self.result["images_triggered"]))
         row = self.trigger(self.build_body(to_scan, exact))
+        if row is None and p["wait"]:
+            raise _ops.ModuleError(
+                "CreateManualImageScanTask was answered (sent at %s) but no new task appeared in ListImageScanTask "
+                "within start_timeout (%s seconds): the scan cannot be confirmed; follow it with "
+                "cloudsec.image_scan.hss_image_scan_task_info" % (self.triggered_at, p["start_timeout"]),
+                triggered_at=self.triggered_at)
         if row is None:
             self.module.warn("the scan was started but its task did not appear in ListImageScanTask; "
                              "follow it with cloudsec.image_scan.hss_image_scan_task_info")
@@ -357,6 +409,8 @@ class LocalImageScan(_ops.ScanRun):
         self.client = module.client
         self.result["images"] = []
         self.host_filters = dict((name, self.params[name]) for name in HOST_OPTIONS if self.params[name])
+        #: Monotonic time of the first trigger: the start deadline counts from it.
+        self.started = None
 
     def check(self):
         p = self.params
@@ -409,27 +463,50 @@ class LocalImageScan(_ops.ScanRun):
             raise _ops.ModuleError("HSS lists no local image%s for images: %s" % (where, "; ".join(missing)))
         return rows
 
-    def send(self, body, image_ids):
-        """Send one H3 call once per intent; after an ambiguous failure, send it again only for
-        the images that are not being scanned."""
+    def look_effects(self, effects):
+        """Update ``effects`` from H5 now: the rows waiting or being scanned, and, while some
+        image shows no effect yet, the finished rows (a newer scan time). Returns the keys
+        (``row_key``) of the rows in progress."""
+        busy = in_progress_keys(self.client, **self.host_filters)
+        effects.see_keys(busy)
+        if effects.unconfirmed():
+            rows = walk_statuses(self.client, "ListImageLocal", (_scan.IMAGE_SUCCESS, _scan.IMAGE_FAILED), hs.row_key,
+                                 **self.host_filters)
+            wanted = set(effects.unconfirmed())
+            effects.see(hs.normalise_image(row, "local") for row in rows if hs.row_key(row) in wanted)
+        return busy
 
+    def send(self, body, image_ids):
+        """Send one H3 call once per intent. After an unanswered call, the images that show its
+        effect (``_ops.Effects``) are applied; the others are waited for until the start
+        deadline, then sent again (only those)."""
+        p = self.params
+        refs = [ref for ref in self.result["images_triggered"] if image_ids is None or ref["id"] in image_ids]
+        effects = _ops.Effects(refs, _ref_key, p["start_timeout"])
+        self.started = self.started or effects.start_deadline - p["start_timeout"]
         pending = {"ids": list(image_ids) if image_ids is not None else None}
 
         def look():
-            busy = set(key[0] for key in in_progress_keys(self.client, **self.host_filters))
-            if pending["ids"] is None:
-                return _ops.applied() if busy else _ops.not_applied()
-            left = [image_id for image_id in pending["ids"] if image_id not in busy]
-            if len(left) < len(pending["ids"]):
+            self.look_effects(effects)
+            shown = set(key[0] for key in effects.confirmed)
+            if shown:
                 self.result["changed"] = True
-            if not left:
+            left = [image_id for image_id in pending["ids"] if image_id not in shown] if pending["ids"] is not None \
+                else ([] if shown else None)
+            if left == []:
                 return _ops.applied()
+            if not effects.expired():
+                return _ops.unknown()
+            effects.start_deadline = _clock.monotonic() + p["start_timeout"]
+            if left is None:
+                return _ops.not_applied()
             pending["ids"] = left
             return _ops.not_applied(resend=lambda: self.client.batch_scan_local_image(
                 hs.h3_body([{"image_id": image_id} for image_id in left])))
 
         sent = _ops.send_once("BatchScanLocalImage", lambda: self.client.batch_scan_local_image(body), look,
-                              self.params["backoff_retries"])
+                              p["backoff_retries"], confirm_timeout=p["start_timeout"] + p["wait_sleep"],
+                              confirm_sleep=p["wait_sleep"])
         self.triggered_at = self.triggered_at or sent.sent_at
         self.result["changed"] = True
 
@@ -449,28 +526,47 @@ class LocalImageScan(_ops.ScanRun):
         return refs
 
     def wait_images(self, refs):
+        """Wait until every image of ``refs`` shows the trigger's effect (within
+        ``start_timeout`` of the first trigger) and none is in progress any more."""
+        p = self.params
         ours = set(_ref_key(ref) for ref in refs)
+        effects = _ops.Effects(refs, _ref_key, p["start_timeout"], started=self.started)
 
-        def on_timeout(busy):
-            pending = [ref for ref in refs if _ref_key(ref) in busy]
-            progress = dict(total=len(ours), done=len(ours) - len(pending), in_progress=len(pending))
-            return _ops.timed_out("%d of %d images to be scanned" % (len(pending), len(ours)),
-                                  self.params["wait_timeout"], triggered_at=self.triggered_at, progress=progress,
-                                  images_pending=[dict(id=ref["id"], host=ref["host"]) for ref in pending])
+        def poll():
+            busy = ours & self.look_effects(effects)
+            unconfirmed = set(effects.unconfirmed()) - busy
+            if unconfirmed and effects.expired():
+                missing = [ref for ref in refs if _ref_key(ref) in unconfirmed]
+                raise _ops.ModuleError(
+                    "HSS shows no effect of the scan of %d of %d images within start_timeout (%s seconds) of the "
+                    "trigger at %s: %s" % (len(missing), len(ours), p["start_timeout"], self.triggered_at, ", ".join(
+                        "%s on %s" % (ref["id"], (ref.get("host") or {}).get("name")) for ref in missing)),
+                    triggered_at=self.triggered_at,
+                    images_pending=[dict(id=ref["id"], host=ref["host"]) for ref in missing])
+            return busy | unconfirmed
 
-        _ops.wait(lambda: ours & in_progress_keys(self.client, **self.host_filters), lambda busy: not busy,
-                  self.remaining(), self.params["wait_sleep"], on_timeout)
+        def on_timeout(pending):
+            left = [ref for ref in refs if _ref_key(ref) in pending]
+            progress = dict(total=len(ours), done=len(ours) - len(left), in_progress=len(left))
+            return _ops.timed_out("%d of %d images to be scanned" % (len(left), len(ours)),
+                                  p["wait_timeout"], triggered_at=self.triggered_at, progress=progress,
+                                  images_pending=[dict(id=ref["id"], host=ref["host"]) for ref in left])
+
+        _ops.wait(poll, lambda pending: not pending, self.remaining(), p["wait_sleep"], on_timeout)
 
     def set_images(self, rows):
         self.result["raw"]["images"] = rows
-        self.result["images"] = [hs.normalise_image(row, "local") for row in rows]
+        images = [hs.normalise_image(row, "local") for row in rows]
+        self.result["images"] = _ops.localise_scan_times(images, _ops.clock_offset(self.client.transport.clock_offset,
+                                                                                   images))
 
     def run(self):
         self.check()
         p = self.params
         rows = self.list_rows()
         self.set_images(rows)
-        to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"])
+        to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
+                                                      now=cloud_now(self.client, rows, "local"))
         self.plan(triggered, skipped)
         if self.check_mode:
             self.result["changed"] = bool(to_scan)

@@ -498,6 +498,17 @@ def normalise_image_status(row):
     return status
 
 
+def unscannable_reason(row):
+    """The cloud's reason why it will not scan the image of an H5/H6 row, else ``None``: H5
+    ``non_scan_reason`` (empty when the image can be scanned), H6 ``scannable: false``."""
+    reason = _text_or_none(row.get("non_scan_reason"))
+    if reason:
+        return reason
+    if row.get("scannable") is False:
+        return "HSS marks the image as not scannable (scannable: false)"
+    return None
+
+
 def _host_of(row):
     if not (row.get("host_id") or row.get("host_name")):
         return None
@@ -511,6 +522,9 @@ def _host_of(row):
 def normalise_image(row, image_type):
     """The normalised ``image`` of an H5 (``local``) or H6 (``registry``) row."""
     status = normalise_image_status(row)
+    cannot = unscannable_reason(row)
+    if cannot:
+        status = _scan.IMAGE_UNSCANNABLE
     counts = {
         "vulnerabilities": _scan.int_or(row.get("vul_num")),
         "unsafe_settings": _scan.int_or(row.get("unsafe_setting_num")),
@@ -525,7 +539,7 @@ def normalise_image(row, image_type):
                       hosts=_scan.int_or(row.get("host_num")))
     else:
         registry = dict(_texts(row, _REGISTRY_KEYS + ("image_type", "instance_id")), record_id=row.get("id"))
-    return {
+    image = {
         "name": row.get("image_name"),
         "version": row.get("image_version"),
         "id": row.get("image_id"),
@@ -541,6 +555,13 @@ def normalise_image(row, image_type):
         "vulnerability_count": counts["vulnerabilities"],
         "counts": counts,
     }
+    if image_type == "local":
+        image["non_scan_reason"] = _text_or_none(row.get("non_scan_reason"))
+    if "scannable" in row:
+        image["scannable"] = row.get("scannable") is not False
+    if cannot:
+        image["unscannable_reason"] = cannot
+    return image
 
 
 _FIXED_PATTERNS = [
@@ -655,7 +676,7 @@ def plan_grouped(rows, image_type, max_age, force, now=None):
             for (row, image), (action, reason) in zip(members, decisions):
                 if action == "scan":
                     triggered.append(_scan.image_ref(image, reason))
-                elif image["scan_status"] in _scan.IMAGE_IN_PROGRESS:
+                elif image["scan_status"] in _scan.IMAGE_IN_PROGRESS or image["scan_status"] == _scan.IMAGE_UNSCANNABLE:
                     skipped.append(_scan.image_ref(image, reason))
                 else:
                     triggered.append(_scan.image_ref(image, "scanned along with the same image on another host"))
@@ -663,17 +684,3 @@ def plan_grouped(rows, image_type, max_age, force, now=None):
             for (row, image), (action, reason) in zip(members, decisions):
                 skipped.append(_scan.image_ref(image, reason))
     return to_scan, triggered, skipped
-
-
-def newest_task(rows, since_ms, known_ids=()):
-    """The newest row that began at or after ``since_ms`` and is not one of ``known_ids``."""
-    best = None
-    for row in rows:
-        if row.get("task_id") in known_ids:
-            continue
-        begin = _scan.int_or(row.get("begin_time"))
-        if begin < since_ms:
-            continue
-        if best is None or begin > _scan.int_or(best.get("begin_time")):
-            best = row
-    return best

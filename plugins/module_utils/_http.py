@@ -214,6 +214,21 @@ def paginate(fetch, offset, limit, max_results=None):
 # ---------------------------------------------------------------------------------------------
 
 
+def parse_http_date(value):
+    """Epoch seconds of an HTTP date (``Date`` header), or ``None`` when missing or unreadable."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(str(value).strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
 def parse_retry_after(value, now=None):
     """Seconds to wait from a ``Retry-After`` value (delta seconds or an HTTP date).
 
@@ -231,16 +246,11 @@ def parse_retry_after(value, now=None):
         seconds = None
     if seconds is not None:
         return max(0.0, seconds) if math.isfinite(seconds) else None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
+    when = parse_http_date(value)
     if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
     now = _clock.now() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    return max(0.0, when - now)
 
 
 class RetryPolicy(object):
@@ -476,6 +486,9 @@ class HttpTransport(object):
         self.retry_policy = retry_policy or RetryPolicy()
         self._secrets = set()
         self.stats = {"calls": 0, "attempts": 0, "retries": 0, "throttled": 0, "operations": {}}
+        #: Seconds the server's clock is at most ahead of ours (negative: behind), from the
+        #: ``Date`` headers of its answers; ``None`` until one came (see ``note_clock``).
+        self.clock_offset = None
 
     def add_secrets(self, *values):
         """Values that must never appear in an error message (credentials)."""
@@ -499,6 +512,16 @@ class HttpTransport(object):
         return self.session.request(
             method, url, headers=_wire_headers(headers), data=body, timeout=self.timeout,
             verify=self.verify, allow_redirects=False)
+
+    def note_clock(self, date, sent):
+        """Narrow ``clock_offset`` with the ``Date`` of an answer to a request sent at ``sent``
+        (our clock). The server wrote the date (whole seconds, truncated) after the request
+        reached it, so its clock was ahead of ours by less than ``date + 1 - sent``: the smallest
+        such bound is kept. A scan's age measured with it is never less than its true age."""
+        server = parse_http_date(date)
+        if server is not None:
+            bound = server + 1 - sent
+            self.clock_offset = bound if self.clock_offset is None else min(self.clock_offset, bound)
 
     def _network_error(self, cloud, operation, exc, url, idempotent):
         failure = classify_exception(exc, idempotent)
@@ -540,8 +563,10 @@ class HttpTransport(object):
         method, url, headers, body = prepare()
         self._count(operation, "attempts")
         failure = None
+        sent = _clock.now()
         try:
             response = self._send(method, url, headers, body)
+            self.note_clock(response.headers.get("Date"), sent)
         except _transport_exceptions() as exc:  # pylint: disable=catching-non-exception
             failure = self._network_error(cloud, operation, exc, url, idempotent)
         if failure is not None:

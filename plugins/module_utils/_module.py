@@ -83,6 +83,22 @@ def wait_problems(params):
     return problems
 
 
+#: Default of ``start_timeout``: how long a trigger's effect may take to show.
+START_TIMEOUT = 60
+
+
+def start_argument_spec():
+    """The option of the modules that confirm a trigger's effect before they trust any state."""
+    return dict(start_timeout=dict(type="int", default=START_TIMEOUT))
+
+
+def start_problems(params):
+    """Values of the start option that cannot work."""
+    if params.get("start_timeout") is not None and params["start_timeout"] < 0:
+        return ["start_timeout must be 0 or more seconds"]
+    return []
+
+
 def plan_argument_spec(batch=True):
     """Options of the scan modules that decide per image whether it needs a scan."""
     spec = dict(max_age=dict(type="str"), force=dict(type="bool", default=False))
@@ -138,7 +154,8 @@ def list_problems(params, names=(), max_results="max_results"):
 
 
 #: Option that marks a group of shared options -> the checks of that group.
-_GROUP_CHECKS = (("timeout", connection_problems), ("wait_timeout", wait_problems), ("force", plan_problems))
+_GROUP_CHECKS = (("timeout", connection_problems), ("wait_timeout", wait_problems), ("force", plan_problems),
+                 ("start_timeout", start_problems))
 
 
 def hint(spec, name):

@@ -202,6 +202,84 @@ def send_once(what, send, look, resends, confirm_timeout=0, confirm_sleep=1):
 
 
 # ---------------------------------------------------------------------------------------------
+# Confirming a trigger's effect
+# ---------------------------------------------------------------------------------------------
+
+
+def effect_seen(before, now):
+    """Whether the normalised image ``now`` shows the effect of a scan triggered when it was
+    ``before`` (an ``image_ref`` of the plan): it is waiting or being scanned, or its last scan
+    is newer than the one known before. Both times are on the cloud's clock."""
+    if now.get("scan_status") in _scan.IMAGE_IN_PROGRESS:
+        return True
+    then = _scan.iso_to_epoch((before or {}).get("latest_scan_time"))
+    scanned = _scan.iso_to_epoch(now.get("latest_scan_time"))
+    return scanned is not None and (then is None or scanned > then)
+
+
+class Effects(object):
+    """Which of the images a trigger targeted show its effect yet (``effect_seen``), and the
+    start deadline (``start_timeout`` seconds after ``started``, monotonic) by which they must.
+
+    A cloud may show a trigger's effect late: until then the images keep their previous state,
+    so that neither "not in progress" nor "in progress" alone says the trigger was applied or
+    that its scan is over.
+    """
+
+    def __init__(self, refs, key, start_timeout, started=None):
+        self.key = key
+        self.before = dict((key(ref), ref) for ref in refs)
+        self.confirmed = set()
+        self.start_deadline = (_clock.monotonic() if started is None else started) + max(start_timeout or 0, 0)
+
+    def see(self, images):
+        """Confirm the images among ``images`` (normalised) that show the effect."""
+        for image in images:
+            found = self.key(image)
+            if found in self.before and effect_seen(self.before[found], image):
+                self.confirmed.add(found)
+
+    def see_keys(self, keys):
+        """Confirm the images of ``keys`` (seen waiting or being scanned)."""
+        self.confirmed.update(key for key in keys if key in self.before)
+
+    def unconfirmed(self):
+        return [key for key in self.before if key not in self.confirmed]
+
+    def expired(self):
+        return _clock.monotonic() >= self.start_deadline
+
+
+# ---------------------------------------------------------------------------------------------
+# The cloud's clock
+# ---------------------------------------------------------------------------------------------
+
+
+def clock_offset(measured, images=(), now=None):
+    """Seconds the cloud's clock is ahead of ours (negative: behind): ``measured`` (the
+    transport's ``clock_offset`` from the answers' ``Date``; ``None``: unknown, taken as 0), and
+    at least as much as the newest scan time of ``images`` is in our future (no scan ends after
+    the cloud's now)."""
+    now = _clock.now() if now is None else now
+    offset = measured or 0.0
+    for image in images:
+        scanned = _scan.iso_to_epoch(image.get("latest_scan_time"))
+        if scanned is not None and scanned - now > offset:
+            offset = scanned - now
+    return offset
+
+
+def localise_scan_times(images, offset):
+    """Add ``latest_scan_time_local`` to each normalised image: its ``latest_scan_time`` (the
+    cloud's clock) on ours, the time to measure a scan's age with. ``latest_scan_time`` stays
+    the cloud's, the time to compare with its other times."""
+    for image in images:
+        scanned = _scan.iso_to_epoch(image.get("latest_scan_time"))
+        image["latest_scan_time_local"] = None if scanned is None else _clock.utc_iso(scanned - offset)
+    return images
+
+
+# ---------------------------------------------------------------------------------------------
 # One run of a scan module
 # ---------------------------------------------------------------------------------------------
 

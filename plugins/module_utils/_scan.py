@@ -47,6 +47,9 @@ def task_is_done(status):
 IMAGE_UNSCANNED, IMAGE_WAITING, IMAGE_SCANNING, IMAGE_SUCCESS, IMAGE_FAILED = (
     "unscanned", "waiting", "scanning", "success", "failed")
 IMAGE_DOWNLOAD_FAILED, IMAGE_OVERSIZED = "download_failed", "image_oversized"
+#: The cloud says up front that it will not scan the image (no licence, unsupported...): never
+#: triggered, listed by the gate with the cloud's reason (``unscannable_reason``).
+IMAGE_UNSCANNABLE = "unscannable"
 
 
 def image_status_of(words, word):
@@ -136,9 +139,12 @@ def plan_image(image, max_age, force, now=None):
     Returns ``(action, reason)`` with ``action`` ``scan`` or ``skip``. An image that is being
     scanned is never scanned again; one whose last scan ended (successfully or not) less than
     ``max_age`` seconds ago is skipped; ``image_oversized`` cannot succeed by rescanning and is
-    skipped until ``force``; ``force`` always scans.
+    skipped until ``force``; ``force`` scans every other image; ``unscannable`` (the cloud will
+    not scan it) is never scanned.
     """
     status = image.get("scan_status") or IMAGE_UNSCANNED
+    if status == IMAGE_UNSCANNABLE:
+        return "skip", "unscannable: %s" % (image.get("unscannable_reason") or "the cloud will not scan this image")
     if force:
         return "scan", "force is set"
     if status in IMAGE_IN_PROGRESS:
@@ -159,11 +165,14 @@ def plan_image(image, max_age, force, now=None):
 
 
 _REF_KEYS = ("id", "name", "version", "digest", "host", "scan_status", "latest_scan_time")
+#: Keys an ``image_ref`` carries only when the image has them.
+_REF_OPTIONAL_KEYS = ("unscannable_reason",)
 
 
 def image_ref(image, reason=None):
     """The short form of a normalised image used in ``images_triggered`` / ``images_skipped``."""
     ref = dict((key, image.get(key)) for key in _REF_KEYS)
+    ref.update((key, image[key]) for key in _REF_OPTIONAL_KEYS if image.get(key))
     if reason is not None:
         ref["reason"] = reason
     return ref

@@ -172,15 +172,39 @@ images:
                namespace: shop, image_type: private_image, instance_id: null}
     scan_status:
       description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(download_failed),
-        V(image_oversized).
+        V(image_oversized), or V(unscannable) when HSS says it will not scan the image (C(non_scan_reason) of
+        ListImageLocal, C(scannable=false) of ListRegistryImages; the reason in RV(images[].unscannable_reason)).
       type: str
       sample: success
+    unscannable_reason:
+      description: Only for an image HSS will not scan (C(scan_status=unscannable)), the cloud's reason.
+      returned: when HSS will not scan the image
+      type: str
+      sample: "no image-scan licence is bound to this image"
+    non_scan_reason:
+      description: Local images, the C(non_scan_reason) of ListImageLocal (V(null) when HSS can scan the image).
+      returned: for local images
+      type: str
+      sample: null
+    scannable:
+      description: Registry images, the C(scannable) of ListRegistryImages.
+      returned: for registry images that report it
+      type: bool
+      sample: true
     failure_reason:
       description: Why the last scan failed, or V(null).
       type: str
       sample: null
     latest_scan_time:
       description: End of the last scan, ISO 8601 UTC, or V(null).
+      type: str
+      sample: "2025-01-02T03:04:05Z"
+    latest_scan_time_local:
+      description:
+        - C(latest_scan_time) on the clock of the host the module runs on, to measure the scan's age with (the gate of
+          the role does). HSS's clock may differ from ours; the offset is measured from the C(Date) of its answers
+          (bounded so that the age is never short) and is at least what the newest scan time is in our future.
+        - C(latest_scan_time) stays HSS's own time.
       type: str
       sample: "2025-01-02T03:04:05Z"
     severity:

@@ -17,6 +17,11 @@ description:
     that is being scanned, or whose last scan ended within O(max_age), is not scanned again. An image that
     failed because it is too large (C(image_oversized)) is skipped until O(force=true). When nothing needs a
     scan, no task is started and RV(images_skipped) gives the reason for each image.
+  - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours; the module measures the offset
+    from the C(Date) of HSS's answers and from scan times in our future.
+  - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
+    ListRegistryImages, for example without a licence) is never triggered, also with O(force=true), and does not
+    make the run changed; RV(images_skipped) lists it with C(scan_status=unscannable) and C(unscannable_reason).
   - With O(task_id) and O(state=present), the module follows an existing task without starting one.
   - With O(state=absent) the module stops the running task O(task_id) (StopImageScanTask). A task that has
     already ended is left alone.
@@ -104,6 +109,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.connection
   - cloudsec.image_scan.plan
   - cloudsec.image_scan.wait
+  - cloudsec.image_scan.wait.START
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
@@ -327,11 +333,12 @@ error:
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import ImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec, start_argument_spec
 
 
 def argument_spec():
-    return scan_argument_spec(dict(
+    spec = start_argument_spec()
+    spec.update(scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         image_type=dict(type="str", default="registry", choices=list(hs.IMAGE_TYPES)),
         scan_scope=dict(type="list", elements="str", default=["all"], choices=hs.SCAN_SCOPE_CHOICES),
@@ -340,7 +347,8 @@ def argument_spec():
         query=dict(type="dict"),
         images=dict(type="list", elements="dict"),
         task_id=dict(type="str"),
-    ), batch=False)
+    ), batch=False))
+    return spec
 
 
 def main():

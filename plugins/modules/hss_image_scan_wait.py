@@ -46,6 +46,16 @@ options:
         run with the same options waits further.
     type: int
     default: 600
+  start_timeout:
+    description:
+      - With O(images), how long in seconds the images may take to show the effect of their scan, since HSS may
+        show it late. An image counts as done only once it was seen waiting or scanning, or with a scan time
+        newer than the C(latest_scan_time) of its O(images) entry (as the image lists of
+        M(cloudsec.image_scan.hss_local_image_scan) give it), and is no longer in progress. An image that shows
+        no effect within this time fails the action (it is in RV(images_pending)).
+      - An image ID given as a string (without C(latest_scan_time)) counts any scan time as new.
+    type: int
+    default: 60
   wait_sleep:
     description:
       - Seconds of the first pause between two polls; the pause grows by half at each poll up to four times this

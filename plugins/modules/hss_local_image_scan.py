@@ -18,6 +18,11 @@ description:
     not scanned again, and an image that failed because it is too large (C(image_oversized)) is skipped until
     O(force=true). When nothing needs a scan, nothing is sent and RV(images_skipped) gives the reason for each
     image.
+  - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours; the module measures the offset
+    from the C(Date) of HSS's answers and from scan times in our future.
+  - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
+    ListRegistryImages, for example without a licence) is never triggered, also with O(force=true), and does not
+    make the run changed; RV(images_skipped) lists it with C(scan_status=unscannable) and C(unscannable_reason).
   - HSS scans an image on every host that holds it. ListImageLocal lists one row per image and host, so
     RV(images) and the plan have one entry per image and host.
   - Images are sent in batches of O(batch_size). All batches are sent first, then the module waits once for all
@@ -71,6 +76,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.plan
   - cloudsec.image_scan.plan.BATCH
   - cloudsec.image_scan.wait
+  - cloudsec.image_scan.wait.START
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
@@ -219,15 +225,35 @@ images:
       type: dict
       sample: null
     scan_status:
-      description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(image_oversized).
+      description: One of V(unscanned), V(waiting), V(scanning), V(success), V(failed), V(image_oversized), or
+        V(unscannable) when HSS says it will not scan the image (C(non_scan_reason)); such images are never
+        triggered, also with O(force=true), and do not make the run changed.
       type: str
       sample: success
+    unscannable_reason:
+      description: Only for an image HSS will not scan (C(scan_status=unscannable)), the cloud's reason.
+      returned: when HSS will not scan the image
+      type: str
+      sample: "no image-scan licence is bound to this image"
+    non_scan_reason:
+      description: Local images, the C(non_scan_reason) of ListImageLocal (V(null) when HSS can scan the image).
+      returned: for local images
+      type: str
+      sample: null
     failure_reason:
       description: Why the last scan failed (C(scan_failed_desc)), or V(null).
       type: str
       sample: null
     latest_scan_time:
       description: End of the last scan, ISO 8601 UTC, or V(null).
+      type: str
+      sample: "2025-01-02T03:04:05Z"
+    latest_scan_time_local:
+      description:
+        - C(latest_scan_time) on the clock of the host the module runs on, to measure the scan's age with (the gate of
+          the role does). HSS's clock may differ from ours; the offset is measured from the C(Date) of its answers
+          (bounded so that the age is never short) and is at least what the newest scan time is in our future.
+        - C(latest_scan_time) stays HSS's own time.
       type: str
       sample: "2025-01-02T03:04:05Z"
     severity:
@@ -274,18 +300,20 @@ error:
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import LocalImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec, start_argument_spec
 
 
 def argument_spec():
-    return scan_argument_spec(dict(
+    spec = start_argument_spec()
+    spec.update(scan_argument_spec(dict(
         images=dict(type="list", elements="raw"),
         all_images=dict(type="bool", default=False),
         query=dict(type="dict"),
         host_name=dict(type="str"),
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
-    ))
+    )))
+    return spec
 
 
 def main():

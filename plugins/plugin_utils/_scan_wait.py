@@ -16,7 +16,8 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _ops, _scan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import wait_argument_spec, wait_problems
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
+    start_problems, wait_argument_spec, wait_problems)
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._ops import ModuleError
 
 display = Display()
@@ -111,7 +112,7 @@ class ScanWaitAction(ActionBase):
             argument_spec=self.argument_spec(), mutually_exclusive=[("images", "task_id")])
         result["changed"] = False
         try:
-            problems = wait_problems(params)
+            problems = wait_problems(params) + start_problems(params)
             if problems:
                 raise ValueError("; ".join(problems))
             if params["task_id"] is not None:

@@ -80,6 +80,12 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
+    def date_time_string(self, timestamp=None):
+        """The ``Date`` header on the server's clock (the ``skew`` profile runs it ahead, as the
+        times in the answers)."""
+        now = time.time() if timestamp is None else timestamp
+        return super(Handler, self).date_time_string(self.emu.state.clock(now))
+
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         if self.server.verbose:
             sys.stderr.write("%s - %s\n" % (self.address_string(), format % args))

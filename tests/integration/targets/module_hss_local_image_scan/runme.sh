@@ -13,3 +13,11 @@ ansible-playbook -i inventory faults.yml "$@"
 stop_emulator
 start_emulator --scan-seconds 60
 ansible-playbook -i inventory slow.yml "$@"
+
+stop_emulator
+start_emulator --scan-seconds 1 --realism licences
+ansible-playbook -i inventory realism.yml "$@"
+
+stop_emulator
+start_emulator --scan-seconds 1 --realism lag --lag-seconds 4
+ansible-playbook -i inventory lag.yml "$@"

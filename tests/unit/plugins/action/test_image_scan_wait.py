@@ -54,11 +54,6 @@ class Harness(object):
         return self.action.run(task_vars={})
 
 
-def local(*keys):
-    """An hss_image_info answer listing local images (id, host id)."""
-    return {"changed": False, "images": [{"id": i, "host": {"id": h}} for i, h in keys]}
-
-
 def hss_task(status, progress, total=10, succeeded=0, failed=0):
     return {"changed": False, "tasks": [{"id": "t-1", "status": status, "progress": progress, "total": total,
                                          "succeeded": succeeded, "failed": failed}]}
@@ -79,42 +74,96 @@ REFS = [
 # -- HSS, local images -------------------------------------------------------------------------
 
 
+OLD, NEW = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
+
+
+class Fleet(object):
+    """hss_image_info answers from a script of states (``{(id, host id): (scan_status,
+    latest_scan_time)}``): each listing of the images in progress moves to the next state; the
+    listing of finished images (``image_ids``) reads the current one."""
+
+    def __init__(self, *states):
+        self.states = states
+        self.index = -1
+
+    def __call__(self, name, args):
+        if args["scan_status"] == ["waiting", "scanning"]:
+            self.index = min(self.index + 1, len(self.states) - 1)
+        images = []
+        for (image_id, host_id), (status, scanned) in self.states[self.index].items():
+            if status in args["scan_status"] and (args.get("image_ids") is None or image_id in args["image_ids"]):
+                images.append({"id": image_id, "host": {"id": host_id}, "scan_status": status,
+                               "latest_scan_time": scanned})
+        return {"changed": False, "images": images}
+
+
+def statuses(h):
+    return [c[1]["scan_status"] for c in h.calls]
+
+
+BUSY, DONE = ["waiting", "scanning"], ["success", "failed"]
+
+
 def test_hss_waits_for_its_images_with_one_line_per_poll(monkeypatch, clock):
-    h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_sleep=1, access_key="AK", secret_key="SK",
-                                             region="cn-north-4"), [
-        local(("a", "h1"), ("b", "h9"), ("b", "h2"), ("zz", "h1")),  # a, b busy: 1/3
-        local(("b", "h2")),  # b busy: 2/3
-        local(),  # done
-    ])
+    refs = REFS[:2] + [dict(REFS[2], latest_scan_time=OLD, scan_status="success")]
+    fleet = Fleet(
+        {("a", "h1"): ("scanning", None), ("b", "h9"): ("waiting", None), ("b", "h2"): ("waiting", None),
+         ("zz", "h1"): ("scanning", None), ("d", "h1"): ("success", OLD)},  # a, b busy, d not started: 0/3
+        {("b", "h2"): ("scanning", None), ("d", "h1"): ("success", NEW)},  # b busy, d scanned anew: 2/3
+        {("a", "h1"): ("success", NEW), ("b", "h2"): ("success", NEW), ("d", "h1"): ("success", NEW)})  # done
+    h = Harness(hw, monkeypatch, clock, dict(images=refs, wait_sleep=1, access_key="AK", secret_key="SK",
+                                             region="cn-north-4"), [fleet] * 10)
     result = h.run()
     assert not result.get("failed"), result
     assert result["changed"] is False
     assert result["images_pending"] == []
     assert result["progress"] == {"total": 3, "done": 3, "in_progress": 0, "percent": 100}
     assert result["polls"] == 3
-    assert h.lines == ["HSS scan: 33% (1/3 images done) after 0s", "HSS scan: 66% (2/3 images done) after 1s",
+    assert h.lines == ["HSS scan: 0% (0/3 images done) after 0s", "HSS scan: 66% (2/3 images done) after 1s",
                        "HSS scan: 100% (3/3 images done) after 2s"]
     assert clock.sleeps == [1.0, 1.5]
-    # Only the images in progress are listed, with the task's credentials passed on and nothing else.
-    assert [c[1]["scan_status"] for c in h.calls] == [["waiting", "scanning"]] * 3
+    # The images in progress are listed at every poll; the finished ones only while one shows no effect yet,
+    # narrowed to those images; with the task's credentials passed on and nothing else.
+    assert statuses(h) == [BUSY, DONE, BUSY, DONE, BUSY]
     assert set(c[0] for c in h.calls) == {"cloudsec.image_scan.hss_image_info"}
-    assert h.calls[0][1] == {"image_type": "local", "scan_status": ["waiting", "scanning"], "access_key": "AK",
+    assert h.calls[0][1] == {"image_type": "local", "scan_status": BUSY, "access_key": "AK",
                              "secret_key": "SK", "region": "cn-north-4"}
+    assert h.calls[1][1]["image_ids"] == ["d"]
+
+
+def test_hss_a_late_effect_is_waited_for_not_taken_for_done(monkeypatch, clock):
+    # The cloud shows the trigger late: the image keeps its old state for two polls.
+    ref = dict(REFS[0], scan_status="failed", latest_scan_time=OLD)
+    fleet = Fleet({("a", "h1"): ("failed", OLD)}, {("a", "h1"): ("failed", OLD)},
+                  {("a", "h1"): ("waiting", OLD)}, {("a", "h1"): ("success", NEW)})
+    h = Harness(hw, monkeypatch, clock, dict(images=[ref], wait_sleep=1), [fleet] * 20)
+    result = h.run()
+    assert not result.get("failed"), result
+    assert result["polls"] == 4
+    assert statuses(h) == [BUSY, DONE, BUSY, DONE, BUSY, BUSY]
+
+
+def test_hss_an_image_that_shows_no_effect_by_start_timeout_fails_the_wait(monkeypatch, clock):
+    ref = dict(REFS[0], scan_status="success", latest_scan_time=OLD)
+    fleet = Fleet({("a", "h1"): ("success", OLD)})
+    h = Harness(hw, monkeypatch, clock, dict(images=[ref], wait_sleep=2, start_timeout=10), [fleet] * 40)
+    result = h.run()
+    assert result["failed"] is True
+    assert "no effect" in result["msg"] and "start_timeout (10 seconds)" in result["msg"] and "a on h1" in result["msg"]
+    assert result["images_pending"] == [{"id": "a", "host": {"id": "h1"}}]
+    assert 10 <= sum(clock.sleeps) < 20
 
 
 def test_hss_an_image_id_alone_waits_for_the_image_on_every_host(monkeypatch, clock):
-    h = Harness(hw, monkeypatch, clock, dict(images=["a"], wait_sleep=1), [
-        local(("a", "h7")), local()])
+    fleet = Fleet({("a", "h7"): ("scanning", None)}, {("a", "h7"): ("success", NEW)})
+    h = Harness(hw, monkeypatch, clock, dict(images=["a"], wait_sleep=1), [fleet] * 5)
     result = h.run()
     assert result["progress"]["done"] == 1 and result["polls"] == 2
 
 
 def test_hss_unchanged_progress_is_shown_again_only_after_a_minute(monkeypatch, clock):
-    answers = []
-    for _poll in range(12):
-        answers.append(local(("a", "h1")))
-    answers.append(local())
-    h = Harness(hw, monkeypatch, clock, dict(images=REFS[:1], wait_sleep=10), answers)
+    fleet = Fleet(*([{("a", "h1"): ("scanning", None)}] * 12 + [{("a", "h1"): ("success", NEW)}]))
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS[:1], wait_sleep=10), [fleet] * 20)
     result = h.run()
     assert result["polls"] == 13, h.lines
     # Pauses 10, 15, 22.5, 33.75, then 40 each: repeated after 60 s, not at every poll.
@@ -125,8 +174,8 @@ def test_hss_unchanged_progress_is_shown_again_only_after_a_minute(monkeypatch, 
 
 
 def test_hss_times_out_with_what_is_pending(monkeypatch, clock):
-    h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_timeout=5, wait_sleep=2),
-                [local(("a", "h1"))] * 10)
+    fleet = Fleet({("a", "h1"): ("scanning", None), ("b", "h2"): ("success", NEW), ("d", "h1"): ("failed", NEW)})
+    h = Harness(hw, monkeypatch, clock, dict(images=REFS, wait_timeout=5, wait_sleep=2), [fleet] * 20)
     result = h.run()
     assert result["failed"] is True
     assert result["msg"].startswith("Timed out after 5 seconds waiting for 1 of 3 images to be scanned")
@@ -150,7 +199,7 @@ def test_hss_check_mode_does_not_poll(monkeypatch, clock):
 
 def test_hss_silent_without_display_progress(monkeypatch, clock):
     h = Harness(hw, monkeypatch, clock, dict(images=REFS[:1], display_progress=False, label="x"),
-                [local(), local()])
+                [Fleet({("a", "h1"): ("success", NEW)})] * 4)
     assert h.run()["progress"]["percent"] == 100
     assert h.lines == []
 
@@ -175,6 +224,12 @@ def test_hss_images_and_task_id_are_mutually_exclusive(monkeypatch, clock):
     h = Harness(hw, monkeypatch, clock, dict(images=["a"], task_id="t-1"), [])
     with pytest.raises(AnsibleError, match="mutually exclusive"):
         h.run()
+
+
+def test_hss_a_negative_start_timeout_is_refused(monkeypatch, clock):
+    h = Harness(hw, monkeypatch, clock, dict(images=["a"], start_timeout=-1), [])
+    result = h.run()
+    assert result["failed"] is True and "start_timeout must be 0 or more" in result["msg"] and h.calls == []
 
 
 def test_hss_unknown_option_is_refused(monkeypatch, clock):

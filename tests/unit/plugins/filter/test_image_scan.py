@@ -165,6 +165,14 @@ def test_freshness_is_this_run_or_max_age():
     assert gate([img("a", ["h-1"], latest_scan_time="2020-01-01T00:00:00Z")])["web1"]["passed"]
 
 
+def test_the_age_of_a_scan_is_measured_on_our_clock_when_the_module_gives_it():
+    # The cloud's clock runs 10 minutes ahead: its time says "in this run", ours says 3 hours ago.
+    ahead = img("a", ["h-1"], latest_scan_time="2026-12-01T10:05:00Z", latest_scan_time_local="2026-12-01T07:05:00Z")
+    web1 = gate([ahead], max_age="1h")["web1"]
+    assert not web1["passed"] and "older than max_age" in web1["incomplete_images"][0]["reason"]
+    assert gate([ahead], max_age="4h")["web1"]["passed"]
+
+
 @pytest.mark.parametrize("extra, reason", [
     ({"scannable": False, "non_scan_reason": "image_oversized"}, "image_oversized"),
     ({"non_scan_reason": "unsupported_os"}, "unsupported_os"),

@@ -227,43 +227,61 @@ def test_plan_grouped_scans_an_image_when_one_of_its_hosts_needs_it():
 # -- task lookup ---------------------------------------------------------------------------------------------
 
 
-def test_newest_task():
-    rows = [{"task_id": "a", "begin_time": 100}, {"task_id": "b", "begin_time": 300},
-            {"task_id": "c", "begin_time": 200}, {"task_id": "old", "begin_time": 50}]
-    assert hs.newest_task(rows, 100)["task_id"] == "b"
-    assert hs.newest_task(rows, 100, known_ids={"b"})["task_id"] == "c"
-    assert hs.newest_task(rows, 301) is None
+class _Tasks(object):
+    """A client whose H2 listings are scripted (one list of rows per listing, the last one stays);
+    ``create_time`` keeps the rows that began at or after it, as the emulator does."""
 
-
-class _Client(object):
-    def __init__(self, pages):
-        self.pages = list(pages)
+    def __init__(self, *listings):
+        self.listings = list(listings)
         self.queries = []
 
-    def call(self, operation, params=None):
+    def paginate(self, operation, params=None, max_results=None):
         assert operation == "ListImageScanTask"
-        self.queries.append(params)
-        rows = self.pages.pop(0) if len(self.pages) > 1 else self.pages[0]
-        return {"total_num": len(rows), "data_list": rows}
+        self.queries.append(dict(params))
+        rows = self.listings.pop(0) if len(self.listings) > 1 else self.listings[0]
+        if "create_time" in params:
+            rows = [row for row in rows if row.get("begin_time", 0) >= params["create_time"]]
+        return list(rows)
 
 
-def test_find_new_task_polls_until_the_row_appears(clock):
-    client = _Client([[], [], [{"task_id": "t", "begin_time": 500}]])
-    assert _hss_ops.find_new_task(client, "local", 400)["task_id"] == "t"
-    assert len(client.queries) == 3 and clock.sleeps == [1, 1]
+def _task(task_id, begin_ms, total=1):
+    return {"task_id": task_id, "begin_time": begin_ms, "total_num": total}
+
+
+def test_the_task_finder_compares_the_tasks_before_and_after_whatever_their_order(clock):
+    now_ms = int(clock.time() * 1000)
+    old = [_task("a", now_ms - 60000), _task("b", now_ms - 1000)]
+    # before: newest first (filtered, then unfiltered); after: oldest first, the new row last,
+    # and begun 10 minutes "before" our clock (the cloud's clock runs behind)
+    client = _Tasks(old, old, old + [_task("new", now_ms - 600000)])
+    finder = _hss_ops.TaskFinder(client, "local")
+    assert finder.known == {"a", "b"}
+    assert finder.find()["task_id"] == "new"
     assert client.queries[0] == {"type": "image_scan", "task_type": "manual", "global_image_type": "local",
-                                 "offset": 0, "limit": _hss_ops.TASK_LOOKUP_LIMIT}
+                                 "create_time": now_ms - _hss_ops.CLOCK_SKEW_MARGIN * 1000}
+    assert "create_time" not in client.queries[1]
 
 
-def test_find_new_task_gives_up_at_the_deadline(clock):
-    start = clock.now
-    client = _Client([[{"task_id": "old", "begin_time": 1}]])
-    assert _hss_ops.find_new_task(client, "registry", 400) is None
-    assert clock.now - start == pytest.approx(_hss_ops.TASK_LOOKUP_TIMEOUT)
+def test_the_task_finder_reads_the_unfiltered_list_for_a_task_without_start_time(clock):
+    now_ms = int(clock.time() * 1000)
+    client = _Tasks([_task("a", now_ms)], [_task("a", now_ms)], [_task("queued", 0), _task("a", now_ms)])
+    finder = _hss_ops.TaskFinder(client, "registry")
+    assert finder.find()["task_id"] == "queued"
+    assert ["create_time" in query for query in client.queries] == [True, False, True, False]
 
 
-def test_since_ms_allows_for_clock_skew(clock):
-    assert _hss_ops.since_ms() == int((clock.time() - _hss_ops.CLOCK_SKEW) * 1000)
+def test_the_task_finder_finds_nothing_while_no_new_row_is_listed(clock):
+    now_ms = int(clock.time() * 1000)
+    client = _Tasks([_task("a", now_ms)])
+    assert _hss_ops.TaskFinder(client, "registry").find() is None
+
+
+def test_of_several_new_tasks_the_finder_takes_the_one_of_the_expected_size(clock):
+    now_ms = int(clock.time() * 1000)
+    client = _Tasks([], [], [_task("theirs", now_ms + 2000, total=7), _task("ours", now_ms + 1000, total=2)])
+    assert _hss_ops.TaskFinder(client, "registry", expected=2).find()["task_id"] == "ours"
+    client = _Tasks([], [], [_task("theirs", now_ms + 2000, total=7), _task("ours", now_ms + 1000, total=2)])
+    assert _hss_ops.TaskFinder(client, "registry").find()["task_id"] == "theirs"
 
 
 def test_task_done_uses_the_state_table():

@@ -11,6 +11,7 @@ test sets. List APIs page their rows by ``offset``/``limit`` as HSS does.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import re
 from urllib.parse import parse_qsl, urlsplit
@@ -20,7 +21,7 @@ from ansible.module_utils.testing import patch_module_args
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _hss_module
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import HttpTransport, RetryPolicy
 from ansible_collections.cloudsec.image_scan.tests.unit import clock as fake_clock
 
@@ -94,6 +95,8 @@ class FakeHss(BaseAdapter):
         self.handlers = {}
         self.calls = []
         self.warnings = []
+        #: When set, every answer has a ``Date`` header this many seconds ahead of the (fake) clock.
+        self.server_ahead = None
 
     def on(self, op, *handlers):
         self.handlers[op] = list(handlers)
@@ -128,7 +131,10 @@ class FakeHss(BaseAdapter):
         if isinstance(answer, BaseException):
             raise answer
         status, data = answer if isinstance(answer, tuple) else (200, answer)
-        return _response(request, status, data)
+        headers = None
+        if self.server_ahead is not None:
+            headers = {"Date": email.utils.formatdate(_clock.now() + self.server_ahead, usegmt=True)}
+        return _response(request, status, data, headers)
 
     def close(self):
         pass

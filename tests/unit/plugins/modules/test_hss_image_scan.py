@@ -102,7 +102,7 @@ def test_trigger_registry_images_and_wait(hss, capsys):
     running = task_row("t-new", status=40, total=1, success=0, remain=2)
     done = task_row("t-new", status=100, risky=1)
     old = task_row("t-old", begin_ms=NOW_MS - 3600000)
-    answers = iter([[old], [old, running], [old, running], [old, done]])
+    answers = iter([[old], [old], [old, running], [old, running], [old, done]])
 
     def tasks(call):
         rows = [r for r in next(answers) if call.query.get("task_id") in (None, r["task_id"])]
@@ -123,10 +123,12 @@ def test_trigger_registry_images_and_wait(hss, capsys):
     h6 = fake.of("ListRegistryImages")
     assert h6[0].query["namespace"] == "shop" and h6[0].query["image_name"] == "cart"
     assert h6[0].query["image_version"] == "2.3.1" and h6[0].query["limit"] == "200"
-    # the lookup after H1 asked for manual image scans of the same image type
-    lookup = fake.of(H2)[1]
+    # the lookup after H1 asked for manual image scans of the same image type created since the
+    # trigger, less the clock skew margin
+    lookup = fake.of(H2)[2]
     assert lookup.query["type"] == "image_scan" and lookup.query["task_type"] == "manual"
     assert lookup.query["global_image_type"] == "registry"
+    assert int(lookup.query["create_time"]) == NOW_MS - 15 * 60 * 1000
     # then polled by task id until done
     assert fake.of(H2)[-1].query["task_id"] == "t-new"
     task = result["task"]
@@ -330,11 +332,11 @@ def test_ambiguous_trigger_without_task_is_sent_once_more(hss, capsys, fakes):
 
     fake.on(H2, tasks)
     fake.on(H1, (502, {"error_code": "APIGW.0202", "error_msg": "Bad gateway."}), {})
-    result = run({"images": [registry_image(registry_row())], "wait": False}, capsys)
+    result = run({"images": [registry_image(registry_row())], "wait": False, "start_timeout": 20}, capsys)
     assert result["changed"] is True and result["task"]["id"] == "t-1"
     assert fake.ops(H1) == 2
-    # the lookup polled for a while (with a deadline) before the second trigger
-    assert 5 <= sum(clock.sleeps) <= 15
+    # the lookup looked until the start deadline before the second trigger
+    assert 20 <= sum(clock.sleeps) <= 30
 
 
 @pytest.mark.parametrize("retries", [0, 1, 3])
@@ -373,14 +375,84 @@ def test_api_error_names_code_message_and_request_id(hss, capsys):
     assert SECRET not in str(result)
 
 
-def test_task_not_found_after_trigger_warns(hss, capsys):
-    fake, dummy = hss
+def test_task_not_found_after_trigger_warns_without_wait(hss, capsys):
+    fake, clock = hss
     fake.on("ListRegistryImages", lister([registry_row()]))
     fake.on(H2, {"total_num": 0, "data_list": []})
     fake.on(H1, {})
-    result = run({"images": [registry_image(registry_row())]}, capsys)
+    result = run({"images": [registry_image(registry_row())], "wait": False, "start_timeout": 30}, capsys)
     assert result["changed"] is True and result["task"] is None
     assert "did not appear" in str(fake.warnings)
+    assert 30 <= sum(clock.sleeps) <= 40
+
+
+def test_task_not_found_by_the_start_deadline_fails_a_wait(hss, capsys):
+    fake, clock = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    fake.on(H2, {"total_num": 0, "data_list": []})
+    fake.on(H1, {})
+    result = run({"images": [registry_image(registry_row())], "start_timeout": 30}, capsys)
+    assert result["failed"] is True and result["changed"] is True
+    assert "no new task appeared" in result["msg"] and "start_timeout (30 seconds)" in result["msg"]
+    assert result["triggered_at"] and result["triggered_at"] in result["msg"]
+    assert fake.ops(H1) == 1
+
+
+def late_task(fake, row, after):
+    """H2 answers: the tasks listed show ``row`` only from the ``after``-th listing after H1 on."""
+    seen = {"listings": 0}
+
+    def handle(call):
+        rows = []
+        if fake.ops(H1):
+            seen["listings"] += 1
+            if seen["listings"] > after:
+                rows = [row]
+        if "task_id" in call.query:
+            rows = [r for r in rows if r["task_id"] == call.query["task_id"]]
+        return {"total_num": len(rows), "data_list": rows}
+    return handle
+
+
+def test_a_late_task_row_is_looked_for_up_to_the_start_deadline(hss, capsys):
+    fake, clock = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    fake.on(H2, late_task(fake, task_row("t-late"), after=6))
+    fake.on(H1, {})
+    result = run({"images": [registry_image(registry_row())], "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert result["task"]["id"] == "t-late" and result["task"]["status"] == "succeeded"
+    assert fake.ops(H1) == 1 and fake.warnings == []
+
+
+def test_an_ambiguous_trigger_whose_task_shows_late_is_not_sent_again(hss, capsys, fakes):
+    fake, clock = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    fake.on(H2, late_task(fake, task_row("t-late"), after=8))
+    fake.on(H1, fakes.read_timeout())
+    result = run({"images": [registry_image(registry_row())], "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert result["task"]["id"] == "t-late" and fake.ops(H1) == 1
+
+
+def test_a_queued_task_without_start_time_is_found_in_an_oldest_first_list(hss, capsys):
+    fake, dummy = hss
+    old = [task_row("t-%d" % i, begin_ms=NOW_MS - 3600000 + i) for i in range(3)]
+    queued = task_row("t-queued", status=0, begin_ms=0, success=0)
+
+    def tasks(call):
+        rows = old + ([queued] if fake.ops(H1) else [])
+        if "create_time" in call.query:
+            rows = [r for r in rows if r["begin_time"] >= int(call.query["create_time"])]
+        if "task_id" in call.query:
+            rows = [r for r in rows if r["task_id"] == call.query["task_id"]]
+        return {"total_num": len(rows), "data_list": rows}
+
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    fake.on(H2, tasks)
+    fake.on(H1, {})
+    result = run({"images": [registry_image(registry_row())], "wait": False}, capsys)
+    assert result["task"]["id"] == "t-queued" and fake.warnings == []
 
 
 # -- waiting ------------------------------------------------------------------------------------------
@@ -464,3 +536,36 @@ def test_absent_after_an_ambiguous_stop_looks_before_stopping_again(hss, capsys,
     result = run({"state": "absent", "task_id": "t-1"}, capsys)
     assert result["changed"] is True and result["task"]["status"] == "stopped"
     assert fake.ops(H4) == 1
+
+
+# -- images HSS will not scan ---------------------------------------------------------------------------
+
+
+def test_registry_images_not_scannable_are_never_triggered_and_change_nothing(hss, capsys):
+    fake, dummy = hss
+    rows = [dict(registry_row(), scannable=False), dict(registry_row(rid=1002, name="catalog"), scannable=False)]
+    fake.on("ListRegistryImages", lister(rows))
+    for force in (False, True):
+        result = run({"all_images": True, "force": force}, capsys)
+        assert result["changed"] is False and fake.ops(H1) == 0, result
+        assert [ref["scan_status"] for ref in result["images_skipped"]] == ["unscannable"] * 2
+        assert "scannable: false" in result["images_skipped"][0]["unscannable_reason"]
+
+
+def test_a_scannable_registry_image_is_triggered_without_the_unscannable_one(hss, capsys):
+    fake, dummy = hss
+    blocked = dict(registry_row(rid=1002, name="catalog"), scannable=False)
+    fake.on("ListRegistryImages", lister([registry_row(), blocked]))
+    fake.on(H2, tasks_after_trigger(fake, [task_row("t-1")]))
+    fake.on(H1, {})
+    result = run({"images": [REG, registry_image(blocked)], "wait": False}, capsys)
+    assert fake.of(H1)[0].body["image_info"] == [REG]
+    assert [(ref["id"], ref["scan_status"]) for ref in result["images_skipped"]] == [("img-1002", "unscannable")]
+
+
+def test_local_images_with_a_non_scan_reason_are_left_out_of_h1(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageLocal", lister([dict(local_row(), non_scan_reason="no licence")]))
+    result = run({"image_type": "local", "all_images": True}, capsys)
+    assert result["changed"] is False and fake.ops(H1) == 0
+    assert result["images_skipped"][0]["unscannable_reason"] == "no licence"

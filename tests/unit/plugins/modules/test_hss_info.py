@@ -92,6 +92,20 @@ def test_image_ids_and_exact_host_name_are_applied_on_the_rows(hss, capsys):
     assert result["raw"]["images"] == [rows[0]]
 
 
+def test_an_image_hss_will_not_scan_is_unscannable_with_the_clouds_reason(hss, capsys):
+    fake, dummy = hss
+    local = dict(local_row("li-1"), non_scan_reason="no licence is bound to this image")
+    fake.on("ListImageLocal", lister([local]))
+    image = run_module(hss_image_info.main, {}, capsys)["images"][0]
+    assert image["scan_status"] == "unscannable"
+    assert image["unscannable_reason"] == image["non_scan_reason"] == "no licence is bound to this image"
+    fake.on("ListRegistryImages", lister([dict(registry_row(), scannable=False), registry_row(rid=1002)]))
+    images = run_module(hss_image_info.main, {"image_type": "registry"}, capsys)["images"]
+    assert [(image["scan_status"], image["scannable"]) for image in images] == [("unscannable", False),
+                                                                             ("unscanned", True)]
+    assert "unscannable_reason" not in images[1]
+
+
 def test_local_image_normalised(hss, capsys):
     fake, dummy = hss
     row = local_row("li-1", status="success", scan_ms=NOW_MS, vul_num=3, severity="Medium")
@@ -105,6 +119,7 @@ def test_local_image_normalised(hss, capsys):
         "latest_scan_time": "2026-01-01T00:00:00Z", "severity": "medium", "vulnerability_count": 3,
         "counts": {"vulnerabilities": 3, "unsafe_settings": 0, "malicious_files": 0, "components": 3,
                    "containers": 0, "hosts": 1},
+        "non_scan_reason": None, "latest_scan_time_local": "2026-01-01T00:00:00Z",
     }
 
 
@@ -247,3 +262,12 @@ def test_host_info_bad_agent_status_sends_nothing(hss, capsys):
     result = run_module(hss_host_info.main, {"agent_status": "up"}, capsys)
     assert result["failed"] is True and "agent_status" in result["msg"] and "not_installed" in result["msg"]
     assert fake.calls == []
+
+
+def test_image_info_gives_the_scan_time_on_our_clock_when_the_cloud_runs_ahead(hss, capsys):
+    fake, dummy = hss
+    fake.server_ahead = 600
+    fake.on("ListImageLocal", lister([local_row("li-1", status="success", scan_ms=NOW_MS + 590000)]))
+    image = run_module(hss_image_info.main, {}, capsys)["images"][0]
+    assert image["latest_scan_time"] == "2026-01-01T00:09:50Z"
+    assert image["latest_scan_time_local"] in ("2025-12-31T23:59:50Z", "2025-12-31T23:59:49Z")

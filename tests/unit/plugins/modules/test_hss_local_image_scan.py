@@ -327,3 +327,180 @@ def test_a_second_run_resumes_waiting_for_images_in_progress_without_triggering(
     assert fleet.busy_listings >= 3
     assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
     assert result["images"][0]["latest_scan_time"] == "2026-01-01T00:00:05Z"
+
+
+# -- images HSS will not scan (non_scan_reason) -------------------------------------------------------
+
+NO_LICENCE = "image_scan_quota_exhausted: no image-scan licence is bound to this image"
+
+
+def unscannable_row(image_id, host="node-01"):
+    return dict(local_row(image_id, name="app-%s" % image_id, host=host), non_scan_reason=NO_LICENCE)
+
+
+@pytest.mark.parametrize("args", [{"images": ["li-1", "li-2"]}, {"all_images": True}, {"host_name": "node-01"}])
+def test_unscannable_images_are_never_triggered_and_keep_the_clouds_reason(hss, capsys, args):
+    fake, dummy = hss
+    fleet = Fleet(fake, [local_row("li-1"), unscannable_row("li-2")])
+    result = run(dict(args, wait_sleep=1), capsys)
+    assert [call.body["image_info_list"] for call in fake.of(H3)] == [[{"image_id": "li-1"}]]
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-1"]
+    (skipped,) = result["images_skipped"]
+    assert skipped["id"] == "li-2" and skipped["scan_status"] == "unscannable"
+    assert NO_LICENCE in skipped["reason"] and skipped["unscannable_reason"] == NO_LICENCE
+    image = [image for image in result["images"] if image["id"] == "li-2"][0]
+    assert image["scan_status"] == "unscannable"
+    assert image["unscannable_reason"] == NO_LICENCE and image["non_scan_reason"] == NO_LICENCE
+    assert [image["scan_status"] for image in result["images"] if image["id"] == "li-1"] == ["success"]
+    assert fleet.rows[1]["scan_status"] == "unscan"
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_only_unscannable_images_change_nothing_also_with_force(hss, capsys, force):
+    fake, dummy = hss
+    fake.on(H5, lister([unscannable_row("li-1"), unscannable_row("li-1", host="node-02")]))
+    result = run({"images": ["li-1"], "force": force}, capsys)
+    assert result["changed"] is False and fake.ops(H3) == 0, result
+    assert [ref["scan_status"] for ref in result["images_skipped"]] == ["unscannable"] * 2
+    result = run({"images": ["li-1"], "force": force}, capsys, check_mode=True)
+    assert result["changed"] is False and result["images_triggered"] == []
+
+
+def test_an_unscannable_row_is_not_scanned_along_with_the_image_on_another_host(hss, capsys):
+    fake, dummy = hss
+    fake.on(H5, lister([local_row("li-1", host="node-01"), unscannable_row("li-1", host="node-02")]))
+    fake.on(H3, {})
+    result = run({"images": ["li-1"], "wait": False}, capsys)
+    assert [ref["host"]["name"] for ref in result["images_triggered"]] == ["node-01"]
+    assert [ref["host"]["name"] for ref in result["images_skipped"]] == ["node-02"]
+
+
+# -- a trigger whose effect shows late ------------------------------------------------------------------
+
+
+class LateFleet(object):
+    """Local image rows on which H3 shows only after ``lag`` H5 listings: until then they keep
+    their previous status and scan time; then they are waiting for ``waiting`` listings, then
+    scanned (``success`` with a new scan time). ``quick`` skips waiting altogether (a scan that
+    ended between two polls)."""
+
+    def __init__(self, fake, rows, lag=4, waiting=2, answer=None):
+        self.fake = fake
+        self.rows = rows
+        self.lag = lag
+        self.waiting = waiting
+        self.answer = answer
+        self.triggered = {}
+        self.listings = 0
+        fake.on(H3, self.trigger)
+        fake.on(H5, self.listing)
+
+    def trigger(self, call):
+        for item in call.body.get("image_info_list", []):
+            self.triggered.setdefault(item["image_id"], self.listings)
+        return self.answer(call) if self.answer else {}
+
+    def listing(self, call):
+        self.listings += 1
+        for row in self.rows:
+            at = self.triggered.get(row["image_id"])
+            if at is None:
+                continue
+            age = self.listings - at - self.lag
+            if 0 < age <= self.waiting:
+                row["scan_status"] = "waiting"
+            elif age > self.waiting and row["scan_status"] in ("waiting", row["scan_status"]) and \
+                    row.get("latest_scan_time") != NOW_MS + 5000:
+                row.update(scan_status="success", latest_scan_time=NOW_MS + 5000)
+        return lister(self.rows, ["host_name", "image_name", "image_version", "scan_status"])(call)
+
+
+def test_a_wait_does_not_end_before_the_triggered_images_show_the_scan(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="success", scan_ms=NOW_MS - 7 * 86400000), local_row("li-2")]
+    fleet = LateFleet(fake, rows, lag=6)
+    result = run({"images": ["li-1", "li-2"], "max_age": "1d", "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+    assert [(image["scan_status"], image["latest_scan_time"]) for image in result["images"]] == [
+        ("success", "2026-01-01T00:00:05Z")] * 2
+    assert fleet.listings > 6
+
+
+def test_a_scan_that_ended_between_two_polls_is_seen_by_its_new_scan_time(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="failed", scan_ms=NOW_MS - 86400000 * 3)]
+    LateFleet(fake, rows, lag=3, waiting=0)
+    result = run({"images": ["li-1"], "max_age": "1d", "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert result["images"][0]["scan_status"] == "success" and fake.ops(H3) == 1
+
+
+def test_images_that_show_no_effect_by_the_start_deadline_fail_the_wait(hss, capsys):
+    fake, clock = hss
+    rows = [local_row("li-1"), local_row("li-2", status="success", scan_ms=NOW_MS - 86400000 * 3)]
+    LateFleet(fake, rows, lag=10 ** 6)
+    result = run({"images": ["li-1", "li-2"], "max_age": "1d", "start_timeout": 20, "wait_sleep": 2}, capsys)
+    assert result["failed"] is True and result["changed"] is True
+    assert "no effect" in result["msg"] and "2 of 2" in result["msg"] and "start_timeout (20 seconds)" in result["msg"]
+    assert [item["id"] for item in result["images_pending"]] == ["li-1", "li-2"]
+    assert result["triggered_at"] and fake.ops(H3) == 1
+    assert 20 <= sum(clock.sleeps) <= 30
+
+
+def test_an_ambiguous_batch_whose_effect_shows_late_is_not_sent_again(hss, capsys, fakes):
+    fake, dummy = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+    LateFleet(fake, rows, lag=5, answer=lambda call: fakes.read_timeout())
+    result = run({"images": ["li-1", "li-2"], "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+    assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
+
+
+def test_an_ambiguous_batch_whose_quick_scan_already_ended_is_not_sent_again(hss, capsys, fakes):
+    fake, dummy = hss
+    rows = [local_row("li-1", status="success", scan_ms=NOW_MS - 86400000 * 3)]
+    LateFleet(fake, rows, lag=0, waiting=0, answer=lambda call: fakes.read_timeout())
+    result = run({"images": ["li-1"], "max_age": "1d", "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+
+
+def test_a_negative_start_timeout_is_refused_before_any_request(hss, capsys):
+    fake, dummy = hss
+    result = run({"images": ["li-1"], "start_timeout": -1}, capsys)
+    assert result["failed"] is True and "start_timeout must be 0 or more" in result["msg"] and fake.calls == []
+
+
+# -- the cloud's clock runs ahead -------------------------------------------------------------------------
+
+AHEAD = 600
+
+
+@pytest.mark.parametrize("with_date", [True, False])
+def test_max_age_is_measured_on_the_clouds_clock(hss, capsys, with_date):
+    fake, dummy = hss
+    if with_date:
+        fake.server_ahead = AHEAD
+    # Scanned 8 s ago (our clock), stamped by a cloud 10 minutes ahead: 8 s old, not 592 s "in the future".
+    rows = [local_row("li-1", status="success", scan_ms=NOW_MS + (AHEAD - 8) * 1000),
+            local_row("li-2", status="success", scan_ms=NOW_MS + (AHEAD - 1) * 1000)]
+    fake.on(H5, lister(rows))
+    fake.on(H3, {})
+    result = run({"images": ["li-1", "li-2"], "max_age": "5s", "wait": False}, capsys)
+    # Without a Date header, the newest scan time (li-2) bounds the offset: li-1 is at least 7 s old.
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-1"], result
+    assert [ref["id"] for ref in result["images_skipped"]] == ["li-2"]
+    assert fake.of(H3)[0].body["image_info_list"] == [{"image_id": "li-1"}]
+
+
+def test_images_carry_their_scan_time_on_our_clock(hss, capsys):
+    fake, dummy = hss
+    fake.server_ahead = AHEAD
+    fake.on(H5, lister([local_row("li-1", status="success", scan_ms=NOW_MS + (AHEAD - 30) * 1000)]))
+    result = run({"images": ["li-1"], "wait": False}, capsys)
+    image = result["images"][0]
+    assert image["latest_scan_time"] == "2026-01-01T00:09:30Z"
+    # The Date header has whole seconds: the offset is bounded above, so the age is never short.
+    assert image["latest_scan_time_local"] in ("2025-12-31T23:59:30Z", "2025-12-31T23:59:29Z")
