@@ -212,7 +212,7 @@ def _epoch(value):
         return None
 
 
-def image_gate_status(image, run_started, now, max_age, force=False):
+def image_gate_status(image, run_started, now, max_age, force=False, clock_offset=0):
     """``(gate_status, reason)`` of one image: ``fresh`` when its scan succeeded in this run or
     within ``max_age`` seconds (only this run with ``force``); ``unscannable`` when the cloud will
     not scan it; else ``incomplete`` with why."""
@@ -222,8 +222,12 @@ def image_gate_status(image, run_started, now, max_age, force=False):
     status = image.get("scan_status") or _scan.IMAGE_UNSCANNED
     when = image.get("latest_scan_time")
     if status == _scan.IMAGE_SUCCESS:
-        # On our clock when the module measured the cloud's (``latest_scan_time_local``).
-        scanned = _epoch(image.get("latest_scan_time_local") or when)
+        # On our clock: as the module measured it (``latest_scan_time_local``), else the cloud's
+        # time less how far the module saw the cloud's clock run ahead (``clock_offset``).
+        local = _epoch(image.get("latest_scan_time_local"))
+        scanned = local if local is not None else _epoch(when)
+        if local is None and scanned is not None:
+            scanned -= max(0, clock_offset or 0)
         if scanned is None:
             return GATE_INCOMPLETE, "scanned, but the time of the scan is unknown"
         if run_started is not None and scanned >= run_started - _RUN_CLOCK_MARGIN:
@@ -387,7 +391,8 @@ def _error_concerns(error, status, host_images):
 def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed=False, scanned_at=None,
                      max_age=None, force=False, fail_on_incomplete=True, fail_on_unscannable=False,
                      fail_on_unenrolled=False, max_findings=None, exceptions=None, baseline=None,
-                     fail_on_new_only=False, on_error="fail", error=None, play_hosts=None, now=None):
+                     fail_on_new_only=False, on_error="fail", error=None, play_hosts=None, now=None,
+                     clock_offset=0):
     """The ``image_scan`` fact of every play host, keyed by inventory hostname."""
     if fail_on not in _scan.GATE_LEVELS:
         raise AnsibleFilterError("fail_on must be one of %s, got %r" % (", ".join(_scan.GATE_LEVELS), fail_on))
@@ -401,6 +406,10 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
     except ValueError as exc:
         raise AnsibleFilterError("max_age: %s" % exc)
     moment = _gate.parse_now(now).timestamp()
+    try:
+        offset = float(_gate.unset_if_empty(clock_offset) or 0)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError("clock_offset must be a number of seconds, got %r" % (clock_offset,))
     run_started = _epoch(scanned_at)
     new_only = bool(fail_on_new_only) and baseline is not None
     error = dict(error) if error else None
@@ -430,7 +439,8 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
     def judge(image):
         key = id(image)
         if key not in judged_images:
-            status, reason = image_gate_status(image, run_started, moment, max_age_s, force=force)
+            status, reason = image_gate_status(image, run_started, moment, max_age_s, force=force,
+                                               clock_offset=offset)
             judged_images[key] = dict(image, gate_status=status, gate_reason=reason)
         return judged_images[key]
 

@@ -313,11 +313,26 @@ def ref_key(ref):
 # -- cost guard ----------------------------------------------------------------------------------
 
 
-def image_scan_plan(scan, match, max_images=None, top=5):
+def _licences(listing):
+    """``{in_use, without}``: distinct images of a listing that hold a scan licence and that do not,
+    where the cloud says so (TCSS ``IsAuthorized``, the images' ``authorized``); else None."""
+    rated = {}
+    for image in listing or []:
+        if isinstance(image, dict) and image.get("authorized") in (True, False):
+            rated[image.get("id")] = rated.get(image.get("id")) or image["authorized"]
+    if not rated:
+        return None
+    in_use = sum(1 for held in rated.values() if held)
+    return {"in_use": in_use, "without": len(rated) - in_use}
+
+
+def image_scan_plan(scan, match, max_images=None, top=5, listing=None):
     """What a run would scan, from a check-mode scan result (``images_triggered``) and the match.
 
-    Returns ``{count, hosts: [{host, images}], images: [label], exceeded, message}``: ``count`` is
-    the number of distinct images, ``hosts`` the play hosts holding the most of them.
+    Returns ``{count, hosts: [{host, images}], images: [label], exceeded, message, licences}``:
+    ``count`` is the number of distinct images, ``hosts`` the play hosts holding the most of them,
+    ``licences`` (from the image ``listing``, where the cloud reports them, else None) how many
+    listed images hold a scan licence and how many do not.
     """
     triggered = list((scan or {}).get("images_triggered") or []) if isinstance(scan, dict) else []
     match = match or {}
@@ -352,8 +367,12 @@ def image_scan_plan(scan, match, max_images=None, top=5):
                    "Nothing was scanned." % (limit, len(images), len(hosts), head or "no play host"))
     else:
         message = "would scan %d images on %d hosts%s" % (len(images), len(hosts), (": " + head) if head else "")
+    licences = _licences(listing)
+    if licences is not None:
+        message += "; scan licences: %d listed images hold one, %d do not (those are not scanned)" % (
+            licences["in_use"], licences["without"])
     return {"count": len(images), "hosts": hosts, "images": labels, "exceeded": exceeded, "max_images": limit,
-            "message": message}
+            "message": message, "licences": licences}
 
 
 class FilterModule(object):

@@ -315,3 +315,17 @@ def test_delta_against_a_baseline_and_new_only_gate():
     assert gate([after], fail_on="critical", baseline=baseline, fail_on_new_only=True)["web1"]["passed"]
     # A host the baseline does not have: every finding is new.
     assert gate([after], baseline={"source": "x", "hosts": {}})["web1"]["delta"]["baseline_found"] is False
+
+
+def test_a_cloud_clock_running_ahead_does_not_make_an_old_scan_fresh():
+    # Scanned 20 minutes ago by the cloud's clock, which runs 10 minutes ahead: 30 minutes ago on
+    # ours, older than a max_age of 25 minutes, and from before this run.
+    image = {"id": "i", "scan_status": "success", "latest_scan_time": "2026-01-01T11:40:00Z"}
+    now = f._epoch("2026-01-01T12:00:00Z")
+    started = now - 60
+    assert f.image_gate_status(image, started, now, 25 * 60)[0] == f.GATE_FRESH
+    status, reason = f.image_gate_status(image, started, now, 25 * 60, clock_offset=600)
+    assert status == f.GATE_INCOMPLETE and "older than max_age" in reason
+    # The module's own measure on our clock wins over the offset.
+    local = dict(image, latest_scan_time_local="2026-01-01T11:59:30Z")
+    assert f.image_gate_status(local, started, now, 25 * 60, clock_offset=600)[0] == f.GATE_FRESH

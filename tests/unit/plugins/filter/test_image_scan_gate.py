@@ -204,3 +204,15 @@ def test_plan_guard_of_zero_and_bad_values():
         g.image_scan_plan(scan, MATCH, max_images="many")
     with pytest.raises(AnsibleFilterError, match="0 or more"):
         g.image_scan_plan(scan, MATCH, max_images=-1)
+
+
+def test_plan_says_how_many_images_hold_a_scan_licence_where_the_cloud_reports_it():
+    scan = {"images_triggered": [{"id": "a", "name": "nginx", "version": "1"}]}
+    listing = [{"id": "a", "authorized": True}, {"id": "b", "authorized": False}, {"id": "a", "authorized": True},
+               {"id": "c", "authorized": True}]
+    plan = g.image_scan_plan(scan, MATCH, listing=listing)
+    assert plan["licences"] == {"in_use": 2, "without": 1}
+    assert plan["message"].endswith("scan licences: 2 listed images hold one, 1 do not (those are not scanned)")
+    # HSS listings say nothing of licences: nothing is claimed.
+    plain = g.image_scan_plan(scan, MATCH, listing=[{"id": "a"}])
+    assert plain["licences"] is None and "licence" not in plain["message"]
