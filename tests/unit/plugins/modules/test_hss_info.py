@@ -101,8 +101,8 @@ def test_an_image_hss_will_not_scan_is_unscannable_with_the_clouds_reason(hss, c
     assert image["unscannable_reason"] == image["non_scan_reason"] == "no licence is bound to this image"
     fake.on("ListRegistryImages", lister([dict(registry_row(), scannable=False), registry_row(rid=1002)]))
     images = run_module(hss_image_info.main, {"image_type": "registry"}, capsys)["images"]
-    assert [(image["scan_status"], image["scannable"]) for image in images] == [("unscannable", False),
-                                                                             ("unscanned", True)]
+    states = [(image["scan_status"], image["scannable"]) for image in images]
+    assert states == [("unscannable", False), ("unscanned", True)]
     assert "unscannable_reason" not in images[1]
 
 
