@@ -86,14 +86,16 @@ def untag(value):
 def event_facts(events):
     """Where the image_scan facts appear in the job events.
 
-    The role sets them once, on the run_once host, with delegate_to each host and delegate_facts.
-    So there is no event per host in its own name: each loop item is a runner_item_on_ok of the
-    run_once host (event_data.host) whose res._ansible_delegated_vars.ansible_host is the host the
-    fact belongs to (res.item too), and the loop's closing runner_on_ok repeats them all in
-    res.results[] (each with its item).
-    Returns ({host: [fact, ...]} from the item events, {host: [fact, ...]} from the results).
+    The role's one per-host task (the image_scan_gate action) returns the fact of a host that
+    passes as its own ansible_facts: a runner_on_ok of that host (``direct``). The hosts the gate
+    fails get theirs before, from one run_once loop with delegate_to each host and delegate_facts:
+    each loop item is a runner_item_on_ok of the run_once host whose
+    res._ansible_delegated_vars.ansible_host is the host the fact belongs to (res.item too), and
+    the loop's closing runner_on_ok repeats them all in res.results[] (each with its item).
+    Returns ({host: [fact]} direct, {host: [(fact, item)]} from loop items, {host: [fact]} from
+    the loop's results).
     """
-    items, results = {}, {}
+    direct, items, results = {}, {}, {}
     for event in events:
         res = event.get("event_data", {}).get("res")
         if not isinstance(res, dict):
@@ -102,11 +104,13 @@ def event_facts(events):
         if fact is not None and event["event"] == "runner_item_on_ok":
             host = (res.get("_ansible_delegated_vars") or {}).get("ansible_host") or event["event_data"]["host"]
             items.setdefault(host, []).append((fact, res.get("item")))
+        elif fact is not None and event["event"] == "runner_on_ok" and not res.get("_ansible_delegated_vars"):
+            direct.setdefault(event["event_data"]["host"], []).append(fact)
         for result in res.get("results") or []:
             fact = (result.get("ansible_facts") or {}).get("image_scan")
             if fact is not None:
                 results.setdefault(result.get("item"), []).append(fact)
-    return items, results
+    return direct, items, results
 
 
 def expected_statuses(inventory, dataset, provider):
@@ -129,16 +133,17 @@ def expected_statuses(inventory, dataset, provider):
 
 def check_facts(events, fact_cache, expected, provider):
     problems = []
-    items, results = event_facts(events)
+    direct, items, results = event_facts(events)
     for host, (status, image_ids) in sorted(expected.items()):
-        found = items.get(host, [])
+        found = [(fact, host) for fact in direct.get(host, [])] + items.get(host, [])
         if len(found) != 1:
-            problems.append("%s: %d image_scan facts in runner_item_on_ok events, expected 1" % (host, len(found)))
+            problems.append("%s: %d image_scan facts in the job events (gate task or fact loop), expected 1"
+                            % (host, len(found)))
             continue
         fact, item = found[0]
         if item != host:
             problems.append("%s: the fact's event has item %r" % (host, item))
-        if results.get(host) != [fact]:
+        if host in items and results.get(host) != [fact]:
             problems.append("%s: the loop's runner_on_ok results do not repeat the item event's fact" % host)
         if fact.get("provider") != provider:
             problems.append("%s: provider %s, expected %s" % (host, fact.get("provider"), provider))
