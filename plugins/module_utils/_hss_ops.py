@@ -102,11 +102,13 @@ def local_findings(client, rows, raw):
     HSS lists local-image vulnerabilities by vulnerability, not by image:
     ListGeneralImageVuls gives every vulnerability found on local images (rated, with CVSS),
     ListVulAffectImages the images and hosts one affects, and ListVulAffectImageApps the
-    software of one image it is found in (the package and its versions). The first walk is one
-    per vulnerability type; the images of ``rows`` alone are looked up (filtered by image id
-    where that is fewer calls); and the software once per vulnerability and image of ``rows``
-    (not per host), so that the calls beyond the first walk grow with the findings of these
-    images, not with the fleet.
+    software of one image it is found in (the package and its versions). The cost: one walk per
+    vulnerability type (200 vulnerabilities a page); ListVulAffectImages once per vulnerability
+    listed (it requires a vulnerability id: no documented API lists a local image's
+    vulnerabilities by image), filtered by image id where that is fewer calls, so as many calls
+    as the account has distinct vulnerabilities on local images, whatever its number of images
+    and hosts; and the software once per vulnerability and image of ``rows`` (not per host):
+    these calls grow with the findings of the images asked about, not with the fleet.
     """
     image_ids = set(row.get("image_id") for row in rows
                     if row.get("image_id") and _scan.int_or(row.get("vul_num")) > 0)

@@ -16,9 +16,10 @@ description:
     RV(images[].severity_counts), asking only for the images listed that have at least one.
   - Local images read them from ListGeneralImageVuls (every vulnerability HSS found on local images, rated
     Critical, High, Medium or Low, with its CVSS score; one walk per vulnerability type), ListVulAffectImages
-    (the images and hosts a vulnerability affects; one walk per vulnerability, or one call per listed image when
-    that is fewer) and ListVulAffectImageApps (the software of an image a vulnerability is found in; one call per
-    vulnerability and listed image, whatever the number of hosts holding the image).
+    (the images and hosts a vulnerability affects; it requires a vulnerability ID, so one walk per vulnerability
+    HSS found on local images, or one call per listed image when that is fewer) and ListVulAffectImageApps (the
+    software of an image a vulnerability is found in; one call per vulnerability and listed image, whatever the
+    number of hosts holding the image).
   - Registry images read them from ListImageVulnerabilities (one walk per image), rated by the vulnerability's
     ListGeneralImageVuls row (one walk per vulnerability type for all registry images).
 author:
@@ -92,15 +93,15 @@ notes:
     solution text (for example C(Upgrade openssl to 3.0.8-r0 or later.)) and is V(null) when the text names none.
     RV(images[].findings[].fixable) is true when a fixed version is known, or when there is a solution text
     that does not say that no fix exists.
-  - The severity of a vulnerability is on the scale of the collection, the same on HSS and TCSS: HSS's four-level
+  - The severity of a vulnerability is on the scale of the collection, the same on HSS and TCSS, HSS's four-level
     rating (ListGeneralImageVuls C(severity_level) Critical, High, Medium, Low); where HSS gives no rating, the
     severity of its CVSS v3 score (9.0 and more V(critical), 7.0 V(high), 4.0 V(medium), else V(low)). A registry
     image's vulnerability that ListGeneralImageVuls does not list keeps ListImageVulnerabilities' repair necessity
     (C(immediate_repair) V(high), also for a critical one; C(delay_repair) V(medium); C(not_needed_repair)
     V(low)). RV(images[].findings[].severity_source) says which.
-  - The image's own RV(images[].severity) is HSS's rating of the image (Security, Low, Medium, High): a critical
-    vulnerability makes an image V(high) there; its findings tell V(critical) apart.
-  - Only unhandled vulnerabilities are read (the APIs require the choice): one ignored or handled in the HSS
+  - The image's own RV(images[].severity) is HSS's rating of the image (Security, Low, Medium, High), so a
+    critical vulnerability makes an image V(high) there; its findings tell V(critical) apart.
+  - Only unhandled vulnerabilities are read (the APIs require the choice); one ignored or handled in the HSS
     console is not reported.
   - A local image's vulnerability found in several packages is one finding per package; one finding without a
     package (V(null)) when ListVulAffectImageApps names none.

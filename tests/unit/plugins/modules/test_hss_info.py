@@ -12,7 +12,8 @@ import pytest
 from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan as image_filter
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_host_info, hss_image_info, hss_image_scan_task_info
 
-from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import NOW_MS, install, lister, page, local_row, registry_row, run_module, task_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import (
+    NOW_MS, install, lister, local_row, page, registry_row, run_module, task_row)
 
 H8 = "ListImageVulnerabilities"
 
