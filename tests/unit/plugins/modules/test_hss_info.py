@@ -176,10 +176,10 @@ def test_local_findings_come_from_the_documented_local_image_apis(hss, capsys):
         {"type": vul_type, "handle_status": "unhandled", "image_type": "local", "offset": "0", "limit": "200"}
         for vul_type in ("linux_vul", "app_vul")]
     # One image with vulnerabilities: one filtered look-up per vulnerability is the cheapest.
+    asked = (("CVE-1", "linux_vul"), ("CVE-2", "linux_vul"), ("CVE-9", "app_vul"))
     assert [call.query for call in fake.of("ListVulAffectImages")] == [
         {"vul_id": vul_id, "type": vul_type, "image_type": "local", "is_handled": "false", "image_id": "li-1",
-         "offset": "0", "limit": "200"} for vul_id, vul_type in (("CVE-1", "linux_vul"), ("CVE-2", "linux_vul"),
-                                                                  ("CVE-9", "app_vul"))]
+         "offset": "0", "limit": "200"} for vul_id, vul_type in asked]
     # The software: once per vulnerability of the image, not per host, and not for li-7 (not listed).
     assert sorted((call.params["image_id"], call.query["vul_id"]) for call in fake.of("ListVulAffectImageApps")) == [
         ("li-1", "CVE-1"), ("li-1", "CVE-2")]
