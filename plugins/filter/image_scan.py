@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import math
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -139,24 +138,8 @@ _CVSS_KEYS = ("cvss_v3", "cvss3", "cvss")
 _NOT_FOUR_LEVEL = ("repair_necessity",)
 
 
-def cvss_severity(score):
-    """The severity of a CVSS v3 base score: 9.0 and more critical, 7.0 high, 4.0 medium,
-    above 0 low, 0 none; ``None`` when it is not a score."""
-    try:
-        value = float(score)
-    except (TypeError, ValueError):
-        return None
-    if math.isnan(value) or value < 0 or value > 10:
-        return None
-    if value >= 9.0:
-        return "critical"
-    if value >= 7.0:
-        return "high"
-    if value >= 4.0:
-        return "medium"
-    if value > 0:
-        return "low"
-    return "none"
+#: The severity of a CVSS v3 base score (9.0 and more critical, 7.0 high, 4.0 medium, else low).
+cvss_severity = _scan.cvss_severity
 
 
 def finding_severity(finding, provider=None):

@@ -38,6 +38,9 @@ APIS = {
     "ListRegistryImages": ("GET", "/v5/{project_id}/image/registries/images", True),
     "ListImageVulnerabilities": ("GET", "/v5/{project_id}/image/{image_id}/vulnerabilities", True),
     "ListHostStatus": ("GET", "/v5/{project_id}/host-management/hosts", True),
+    "ListGeneralImageVuls": ("GET", "/v5/{project_id}/images/vulnerabilities", True),
+    "ListVulAffectImages": ("GET", "/v5/{project_id}/vulnerability/images", True),
+    "ListVulAffectImageApps": ("GET", "/v5/{project_id}/image/vulnerability/{image_id}/apps", True),
 }
 
 

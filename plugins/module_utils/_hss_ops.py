@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _ops, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import PAGE_SIZE
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
 
 #: The list API of each image type.
@@ -54,16 +55,115 @@ def walk_statuses(client, operation, statuses, key, **query):
 # ---------------------------------------------------------------------------------------------
 
 
-def vulnerability_query(row, image_type):
-    """The H8 query that names the image of an H5/H6 row."""
-    if image_type == "local":
-        return dict(image_type="local_image", image_name=row.get("image_name"), tag_name=row.get("image_version"))
+def vulnerability_query(row):
+    """The H8 query that names the registry image of an H6 row (the parameters the SDK requires)."""
     return dict(image_type=row.get("image_type"), namespace=row.get("namespace"), image_name=row.get("image_name"),
                 tag_name=row.get("image_version"), instance_id=row.get("instance_id") or None)
 
 
+#: The vulnerability types of ListGeneralImageVuls / ListVulAffectImages (both required).
+VUL_TYPES = ("linux_vul", "app_vul")
+
+
+def vulnerability_catalogue(client, image_type, raw):
+    """The unhandled vulnerabilities HSS found on images of ``image_type`` (``local`` or
+    ``registry``), ``{vul_id: ListGeneralImageVuls row}``: each rated Critical, High, Medium or Low,
+    with its CVSS scores and the number of images it affects (``image_num``). One walk per
+    vulnerability type, 200 rows a page."""
+    catalogue = {}
+    listed = raw.setdefault("%s_vulnerabilities" % image_type, [])
+    for vul_type in VUL_TYPES:
+        for vul in walk(client, "ListGeneralImageVuls", type=vul_type, handle_status="unhandled", image_type=image_type):
+            listed.append(vul)
+            if vul.get("vul_id"):
+                catalogue.setdefault(vul["vul_id"], dict(vul, type=vul.get("type") or vul_type))
+    return catalogue
+
+
+def _affected(client, vul, image_ids):
+    """``(image id, agent id)`` of the local images among ``image_ids`` that ``vul`` affects
+    (ListVulAffectImages). Whichever is fewer calls: one walk over every image it affects
+    (``image_num`` of them, 200 a page), or one call filtered by image id per image of
+    ``image_ids`` (the smaller answers when the two are as many calls)."""
+    query = dict(vul_id=vul["vul_id"], type=vul["type"], image_type="local", is_handled=False)
+    pages = max(1, -(-_scan.int_or(vul.get("image_num"), 1) // PAGE_SIZE))
+    if len(image_ids) <= pages:
+        rows = [row for image_id in sorted(image_ids)
+                for row in walk(client, "ListVulAffectImages", image_id=image_id, **query)]
+    else:
+        rows = walk(client, "ListVulAffectImages", **query)
+    return set((row.get("image_id"), row.get("agent_id")) for row in rows if row.get("image_id") in image_ids)
+
+
+def local_findings(client, rows, raw):
+    """The findings of the local images of the H5 ``rows`` that have vulnerabilities,
+    ``{(image id, agent id): [finding]}``.
+
+    HSS lists local-image vulnerabilities by vulnerability, not by image:
+    ListGeneralImageVuls gives every vulnerability found on local images (rated, with CVSS),
+    ListVulAffectImages the images and hosts one affects, and ListVulAffectImageApps the
+    software of one image it is found in (the package and its versions). The cost: one walk per
+    vulnerability type (200 vulnerabilities a page); ListVulAffectImages once per vulnerability
+    listed (it requires a vulnerability id: no documented API lists a local image's
+    vulnerabilities by image), filtered by image id where that is fewer calls, so as many calls
+    as the account has distinct vulnerabilities on local images, whatever its number of images
+    and hosts; and the software once per vulnerability and image of ``rows`` (not per host):
+    these calls grow with the findings of the images asked about, not with the fleet.
+    """
+    image_ids = set(row.get("image_id") for row in rows
+                    if row.get("image_id") and _scan.int_or(row.get("vul_num")) > 0)
+    if not image_ids:
+        return {}
+    catalogue = vulnerability_catalogue(client, "local", raw)
+    hits = {}
+    for vul_id in sorted(catalogue):
+        for key in _affected(client, catalogue[vul_id], image_ids):
+            hits.setdefault(key, []).append(vul_id)
+    apps = raw.setdefault("local_apps", {})
+    found = {}
+    for key in sorted(hits, key=lambda k: tuple("" if part is None else str(part) for part in k)):
+        image_id = key[0]
+        for vul_id in hits[key]:
+            name = "%s %s" % (image_id, vul_id)
+            if name not in apps:
+                apps[name] = walk(client, "ListVulAffectImageApps", image_id=image_id, vul_id=vul_id,
+                                  image_type="local", is_handled=False)
+            found.setdefault(key, []).extend(hs.normalise_rated_findings(catalogue[vul_id], apps[name]))
+    return found
+
+
+def registry_findings(client, rows, images, raw):
+    """The findings of the registry images of the H6 ``rows`` (``images`` normalised), by image
+    id: H8 (ListImageVulnerabilities, the packages) for each image with vulnerabilities, rated by
+    the vulnerability's ListGeneralImageVuls row (``image_type=registry``; H8 has only the
+    repair necessity, which puts critical and high together), read once for all images."""
+    found = raw.setdefault("vulnerabilities", {})
+    for row, image in zip(rows, images):
+        if image["vulnerability_count"] > 0 and image["id"] not in found:
+            found[image["id"]] = walk(client, "ListImageVulnerabilities", image_id=image["id"],
+                                      **vulnerability_query(row))
+    catalogue = vulnerability_catalogue(client, "registry", raw) if any(found.values()) else {}
+    return dict((image_id, [hs.normalise_finding(vuln, catalogue.get(vuln.get("vul_id"))) for vuln in vulns])
+                for image_id, vulns in found.items())
+
+
+def add_findings(client, image_type, rows, images, raw):
+    """Add ``findings`` and ``severity_counts`` to the normalised ``images`` of ``rows`` (in place)."""
+    if image_type == "local":
+        local = local_findings(client, rows, raw)
+        for row, image in zip(rows, images):
+            image["findings"] = local.get((row.get("image_id"), row.get("agent_id")), [])
+    else:
+        registry = registry_findings(client, rows, images, raw)
+        for image in images:
+            image["findings"] = registry.get(image["id"], [])
+    for image in images:
+        image["severity_counts"] = _scan.severity_counts(image["findings"])
+
+
 def list_images(client, image_type, query, statuses=None, host_name=None, image_ids=None, findings=False, raw=None):
-    """Normalised images of H5 (``local``) or H6 (``registry``), with H8 findings when asked."""
+    """Normalised images of H5 (``local``) or H6 (``registry``), with their findings when asked
+    (local: ``local_findings``; registry: H8)."""
     key = hs.row_key if image_type == "local" else (lambda row: (row.get("id"), row.get("image_id")))
     rows = walk_statuses(client, LIST_API[image_type], statuses, key, **query)
     if host_name:
@@ -74,13 +174,7 @@ def list_images(client, image_type, query, statuses=None, host_name=None, image_
     images = [hs.normalise_image(row, image_type) for row in rows]
     _ops.localise_scan_times(images, _ops.clock_offset(client.transport.clock_offset, images))
     if findings:
-        found = raw.setdefault("vulnerabilities", {})
-        for row, image in zip(rows, images):
-            if image["vulnerability_count"] > 0 and image["id"] not in found:
-                found[image["id"]] = walk(client, "ListImageVulnerabilities", image_id=image["id"],
-                                          **vulnerability_query(row, image_type))
-            image["findings"] = [hs.normalise_finding(vuln) for vuln in found.get(image["id"], [])]
-            image["severity_counts"] = _scan.severity_counts(image["findings"])
+        add_findings(client, image_type, rows, images, raw)
     return images
 
 

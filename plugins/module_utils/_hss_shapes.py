@@ -585,19 +585,66 @@ def parse_fixed_version(solution):
     return None
 
 
-def normalise_finding(row):
-    """The normalised finding of an H8 (ListImageVulnerabilities) row.
+#: The four-level rating of ListGeneralImageVuls (``severity_level``).
+_RATINGS = ("critical", "high", "medium", "low")
+
+
+def cvss_score(row):
+    """The highest CVSS score of a ListGeneralImageVuls row (``max_cvss_score``, ``cve_list``),
+    or ``None`` when it gives none (0 counts as none)."""
+    scores = [row.get("max_cvss_score")] + [item.get("cvss") for item in row.get("cve_list") or []
+                                            if isinstance(item, dict)]
+    numbers = []
+    for score in scores:
+        try:
+            number = float(score)
+        except (TypeError, ValueError):
+            continue
+        if 0 < number <= 10:
+            numbers.append(number)
+    return max(numbers) if numbers else None
+
+
+def rating(row):
+    """``(severity, severity_source, cvss_v3)`` of a ListGeneralImageVuls row: its four-level
+    rating (``severity_level``), or where it gives none the severity of its CVSS v3 score
+    (:func:`_scan.cvss_severity`), else ``unknown``."""
+    score = cvss_score(row)
+    word = str(row.get("severity_level") or "").strip().lower()
+    if word in _RATINGS:
+        return word, "rating", score
+    from_score = _scan.cvss_severity(score)
+    if from_score is not None and from_score != "none":
+        return from_score, "cvss_v3", score
+    return "unknown", "rating", score
+
+
+def _fix(solution):
+    solution = _text_or_none(solution)
+    fixed = parse_fixed_version(solution)
+    return fixed, bool(fixed) or bool(solution and not _NO_FIX.search(solution))
+
+
+def normalise_finding(row, rated=None):
+    """The normalised finding of an H8 (ListImageVulnerabilities, registry images) row.
 
     H8 rows carry no fixed version: it is read from the ``solution`` text. ``fixable`` is true
     when a fixed version is known, or when there is a solution text that does not say that no
-    fix exists.
+    fix exists. The severity is the four-level rating of the vulnerability's ListGeneralImageVuls
+    row ``rated`` when known; else H8's ``repair_necessity`` (``immediate_repair`` is ``high``,
+    also for a critical vulnerability; ``severity_source: repair_necessity`` says so).
     """
-    solution = _text_or_none(row.get("solution"))
-    fixed = parse_fixed_version(solution)
-    fixable = bool(fixed) or bool(solution and not _NO_FIX.search(solution))
+    fixed, fixable = _fix(row.get("solution"))
+    if rated is not None:
+        word, source, score = rating(rated)
+    else:
+        word, source, score = severity(row.get("repair_necessity")), "repair_necessity", None
     return {
         "id": row.get("vul_id"),
-        "severity": severity(row.get("repair_necessity")),
+        "name": _text_or_none((rated or {}).get("vul_name")),
+        "severity": word,
+        "severity_source": source,
+        "cvss_v3": score,
         "package": _text_or_none(row.get("app_name")),
         "version": _text_or_none(row.get("version")),
         "fixed_version": fixed,
@@ -605,6 +652,48 @@ def normalise_finding(row):
         "description": _text_or_none(row.get("description")),
         "url": _text_or_none(row.get("url")),
     }
+
+
+def _versions(app):
+    words = []
+    for path in app.get("paths") or []:
+        version = _text_or_none(path.get("app_version")) if isinstance(path, dict) else None
+        if version and version not in words:
+            words.append(version)
+    return ", ".join(sorted(words)) or None
+
+
+def normalise_rated_findings(row, apps=None):
+    """The normalised findings of one vulnerability of a local image: its ListGeneralImageVuls
+    ``row`` (rating, CVSS, solution) and the ListVulAffectImageApps rows ``apps`` of the image
+    (the software it is found in). One finding per package (sorted by name); one without a
+    package when the cloud names none."""
+    fixed, fixable = _fix(row.get("solution_detail"))
+    word, source, score = rating(row)
+    base = {
+        "id": row.get("vul_id"),
+        "name": _text_or_none(row.get("vul_name")),
+        "severity": word,
+        "severity_source": source,
+        "cvss_v3": score,
+        "package": None,
+        "version": None,
+        "fixed_version": fixed,
+        "fixable": fixable,
+        "description": _text_or_none(row.get("description")),
+        "url": _text_or_none(row.get("url")),
+    }
+    packages = {}
+    for app in apps or []:
+        if not isinstance(app, dict):
+            continue
+        name = _text_or_none(app.get("app_name"))
+        known = packages.setdefault(name, {"paths": []})
+        known["paths"].extend(app.get("paths") or [])
+    if not packages:
+        return [base]
+    return [dict(base, package=name, version=_versions(packages[name]))
+            for name in sorted(packages, key=lambda n: (n is None, n or ""))]
 
 
 def normalise_host(row):

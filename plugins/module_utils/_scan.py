@@ -15,6 +15,7 @@ This is a private module of the collection; its interface may change without not
 from __future__ import annotations
 
 import datetime
+import math
 import re
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock
@@ -85,6 +86,26 @@ def worst_severity(words):
         if severity_rank(word) > severity_rank(worst):
             worst = word
     return worst
+
+
+def cvss_severity(score):
+    """The severity of a CVSS v3 base score: 9.0 and more critical, 7.0 high, 4.0 medium,
+    above 0 low, 0 none; ``None`` when it is not a score."""
+    try:
+        value = float(score)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(value) or value < 0 or value > 10:
+        return None
+    if value >= 9.0:
+        return "critical"
+    if value >= 7.0:
+        return "high"
+    if value >= 4.0:
+        return "medium"
+    if value > 0:
+        return "low"
+    return "none"
 
 
 def severity_counts(findings):

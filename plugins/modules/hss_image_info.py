@@ -12,9 +12,16 @@ version_added: 0.1.0
 description:
   - Lists local images (HSS API ListImageLocal, one row per image and host) or registry images (ListRegistryImages)
     with their scan status, severity and counts, walking all pages.
-  - With O(vulnerabilities=true), adds the vulnerabilities of each image (ListImageVulnerabilities) as
-    RV(images[].findings) and RV(images[].severity_counts). Only images with at least one vulnerability are
-    asked for them, and a local image held by several hosts is asked once.
+  - With O(vulnerabilities=true), adds the vulnerabilities of each image as RV(images[].findings) and
+    RV(images[].severity_counts), asking only for the images listed that have at least one.
+  - Local images read them from ListGeneralImageVuls (every vulnerability HSS found on local images, rated
+    Critical, High, Medium or Low, with its CVSS score; one walk per vulnerability type), ListVulAffectImages
+    (the images and hosts a vulnerability affects; it requires a vulnerability ID, so one walk per vulnerability
+    HSS found on local images, or one call per listed image when that is fewer) and ListVulAffectImageApps (the
+    software of an image a vulnerability is found in; one call per vulnerability and listed image, whatever the
+    number of hosts holding the image).
+  - Registry images read them from ListImageVulnerabilities (one walk per image), rated by the vulnerability's
+    ListGeneralImageVuls row (one walk per vulnerability type for all registry images).
 author:
   - cloudsec.image_scan contributors (@cloudsec)
 options:
@@ -71,7 +78,8 @@ options:
     type: bool
   vulnerabilities:
     description:
-      - Add the vulnerabilities of each image with at least one (ListImageVulnerabilities).
+      - Add the vulnerabilities of each image (local images ListGeneralImageVuls, ListVulAffectImages and
+        ListVulAffectImageApps; registry images ListImageVulnerabilities and ListGeneralImageVuls).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -81,12 +89,22 @@ extends_documentation_fragment:
   - cloudsec.image_scan.attributes.INFO_MODULE
   - cloudsec.image_scan.attributes.ACTIONGROUP_HSS
 notes:
-  - ListImageVulnerabilities gives no fixed version. RV(images[].findings[].fixed_version) is read from the
+  - The APIs give no fixed version. RV(images[].findings[].fixed_version) is read from the
     solution text (for example C(Upgrade openssl to 3.0.8-r0 or later.)) and is V(null) when the text names none.
     RV(images[].findings[].fixable) is true when a fixed version is known, or when there is a solution text
     that does not say that no fix exists.
-  - The severity of a vulnerability comes from its repair necessity (C(immediate_repair) is V(high),
-    C(delay_repair) V(medium), C(not_needed_repair) V(low)); HSS has no critical level.
+  - The severity of a vulnerability is on the scale of the collection, the same on HSS and TCSS, HSS's four-level
+    rating (ListGeneralImageVuls C(severity_level) Critical, High, Medium, Low); where HSS gives no rating, the
+    severity of its CVSS v3 score (9.0 and more V(critical), 7.0 V(high), 4.0 V(medium), else V(low)). A registry
+    image's vulnerability that ListGeneralImageVuls does not list keeps ListImageVulnerabilities' repair necessity
+    (C(immediate_repair) V(high), also for a critical one; C(delay_repair) V(medium); C(not_needed_repair)
+    V(low)). RV(images[].findings[].severity_source) says which.
+  - The image's own RV(images[].severity) is HSS's rating of the image (Security, Low, Medium, High), so a
+    critical vulnerability makes an image V(high) there; its findings tell V(critical) apart.
+  - Only unhandled vulnerabilities are read (the APIs require the choice); one ignored or handled in the HSS
+    console is not reported.
+  - A local image's vulnerability found in several packages is one finding per package; one finding without a
+    package (V(null)) when ListVulAffectImageApps names none.
 seealso:
   - module: cloudsec.image_scan.hss_local_image_scan
   - module: cloudsec.image_scan.hss_image_scan
@@ -100,6 +118,15 @@ seealso:
   - name: ListImageVulnerabilities API
     description: Huawei Cloud HSS API reference.
     link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListImageVulnerabilities.html
+  - name: ListGeneralImageVuls API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListGeneralImageVuls.html
+  - name: ListVulAffectImages API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListVulAffectImages.html
+  - name: ListVulAffectImageApps API
+    description: Huawei Cloud HSS API reference.
+    link: https://support.huaweicloud.com/intl/en-us/api-hss2.0/ListVulAffectImageApps.html
 """
 
 EXAMPLES = r"""
@@ -230,16 +257,32 @@ images:
           description: Vulnerability ID.
           type: str
           sample: CVE-2023-44487
+        name:
+          description: The name of the vulnerability (ListGeneralImageVuls), or V(null).
+          type: str
+          sample: libnghttp2 vulnerability
         severity:
-          description: V(high), V(medium) or V(low), from the repair necessity.
+          description: V(critical), V(high), V(medium), V(low) or V(unknown), on the scale of the collection (see the
+            notes).
           type: str
           sample: high
+        severity_source:
+          description: Where the severity comes from, V(rating) (HSS's four-level rating), V(cvss_v3) (no rating, the
+            CVSS v3 score) or V(repair_necessity) (a registry image's vulnerability ListGeneralImageVuls does not
+            list; V(high) may then be critical).
+          type: str
+          sample: rating
+        cvss_v3:
+          description: The highest CVSS score HSS gives the vulnerability, or V(null).
+          type: float
+          sample: 7.5
         package:
-          description: The affected package or application.
+          description: The affected package or application (local images ListVulAffectImageApps C(app_name), registry
+            images ListImageVulnerabilities C(app_name)), or V(null) when HSS names none.
           type: str
           sample: libnghttp2-14
         version:
-          description: Its installed version.
+          description: Its installed version (several found in one image are joined with C(, ), sorted), or V(null).
           type: str
           sample: 1.52.0-1
         fixed_version:
@@ -274,9 +317,29 @@ raw:
       elements: dict
       sample: []
     vulnerabilities:
-      description: With O(vulnerabilities=true), the ListImageVulnerabilities rows per image ID.
+      description: With O(vulnerabilities=true), registry images, the ListImageVulnerabilities rows per image ID.
       type: dict
+      returned: when read
       sample: {}
+    local_vulnerabilities:
+      description: With O(vulnerabilities=true) and local images with vulnerabilities, the ListGeneralImageVuls rows
+        (image type C(local)).
+      type: list
+      elements: dict
+      returned: when read
+      sample: []
+    local_apps:
+      description: With O(vulnerabilities=true), the ListVulAffectImageApps rows per C(<image id> <vulnerability id>).
+      type: dict
+      returned: when read
+      sample: {}
+    registry_vulnerabilities:
+      description: With O(vulnerabilities=true) and registry images with vulnerabilities, the ListGeneralImageVuls rows
+        (image type C(registry)).
+      type: list
+      elements: dict
+      returned: when read
+      sample: []
 error:
   description: On an API failure, its details (C(error_code), C(error_msg), C(request_id), C(status), C(operation),
     C(cloud), C(ambiguous)).

@@ -37,6 +37,7 @@ HSS_APIS = (
     "CreateManualImageScanTask", "ListImageScanTask", "BatchScanLocalImage",
     "StopImageScanTask", "ListImageLocal", "ListRegistryImages", "ListSwrImageRepository",
     "ListImageVulnerabilities", "ListHostStatus", "ListVulAffectImages", "ListGeneralImageVuls",
+    "ListVulAffectImageApps",
 )
 TCSS_ACTIONS = (
     "CreateAssetImageScanTask", "DescribeAssetImageScanStatus", "DescribeAssetImageScanTask",

@@ -1,4 +1,5 @@
-"""Every API (HSS H1-H8 and ListHostStatus, TCSS T1-T8) called through the official SDKs.
+"""Every API (HSS H1-H8, ListHostStatus and the findings APIs, TCSS T1-T8) called through the
+official SDKs.
 
 Responses must deserialise into the SDK models, and every field the emulator returns must have
 the type the model declares (Huawei ``openapi_types``, Tencent ``:rtype:`` docstrings). The
@@ -7,12 +8,17 @@ status (success, failed, download_failed, image_oversized, ...) are covered.
 """
 
 import json
+import os
+import sys
 
 import pytest
 
 import emulator_support as support
 from emulator_support import check_hw_types, check_tc_types, hw_fields, tc_call, tc_fields
 from huaweicloudsdkhss.v5 import model as m
+
+sys.path.insert(0, os.path.join(support.REPO, "tests", "emulator"))
+import dataset as emu_dataset  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _hw_check(response, model, complete_rows=None, allowed_missing=()):
@@ -130,26 +136,17 @@ def test_h8_list_image_vulnerabilities_registry(hss):
     assert response.total_num == image.vul_num
 
 
-def test_h8_list_image_vulnerabilities_local(hss):
-    rows = hss.list_image_local(m.ListImageLocalRequest(limit=200)).data_list
-    row = max(rows, key=lambda r: r.vul_num)
-    response = hss.list_image_vulnerabilities(m.ListImageVulnerabilitiesRequest(
-        image_id=row.image_id, image_type="local_image", image_name=row.image_name,
-        tag_name=row.image_version, limit=200))
-    _hw_check(response, "ListImageVulnerabilitiesResponse", "ImageVulInfo", ["app_path"])
-    assert response.total_num == row.vul_num == len(response.data_list)
-
-
 def _local_findings(hss):
-    """{(agent_id, image_id): {vul_id, ...}} of every scanned local row, from H8."""
+    """{(agent_id, image_id): {vul_id, ...}} of every local row with vulnerabilities: the
+    dataset's vulnerabilities of the image (H8 does not serve local images)."""
+    catalogue = dict((image["hss_image_id"], set(image["vulnerabilities"]))
+                     for image in emu_dataset.builtin()["local_images"])
     rows = hss.list_image_local(m.ListImageLocalRequest(limit=200)).data_list
     found = {}
     for row in rows:
         if row.vul_num:
-            vulns = hss.list_image_vulnerabilities(m.ListImageVulnerabilitiesRequest(
-                image_id=row.image_id, image_type="local_image", image_name=row.image_name,
-                tag_name=row.image_version, limit=200)).data_list
-            found[(row.agent_id, row.image_id)] = {v.vul_id for v in vulns}
+            assert len(catalogue[row.image_id]) == row.vul_num
+            found[(row.agent_id, row.image_id)] = catalogue[row.image_id]
     return found
 
 
@@ -195,6 +192,27 @@ def test_list_vul_affect_images_local(hss):
         is_handled=False, vul_id=vul_id, type="linux_vul", image_type="local")).total_num == 0
     assert hss.list_vul_affect_images(m.ListVulAffectImagesRequest(
         is_handled=True, vul_id=vul_id, type="app_vul", image_type="local")).total_num == 0
+
+
+def test_list_vul_affect_image_apps_local(hss):
+    vulns = emu_dataset.builtin()["vulnerabilities"]
+    (agent_id, image_id), found = next(item for item in sorted(_local_findings(hss).items())
+                                       if "CVE-2021-44228" in item[1])
+    for vul_id in sorted(found):
+        response = hss.list_vul_affect_image_apps(m.ListVulAffectImageAppsRequest(
+            image_id=image_id, is_handled=False, image_type="local", vul_id=vul_id, limit=200))
+        raw = _hw_check(response, "ListVulAffectImageAppsResponse", "VulAffectImageAppsResponseInfo")
+        assert response.total_num == len(raw["data_list"]) == 1
+        app = response.data_list[0]
+        assert app.app_name == vulns[vul_id]["package"]
+        assert [path.app_version for path in app.paths] == [vulns[vul_id]["version"]]
+        assert all(path.app_path and path.status == "vul_status_unfix" for path in app.paths)
+    # Handled, or a vulnerability the image does not have: no software.
+    assert hss.list_vul_affect_image_apps(m.ListVulAffectImageAppsRequest(
+        image_id=image_id, is_handled=True, image_type="local", vul_id="CVE-2021-44228")).total_num == 0
+    other = next(v for v in sorted(vulns) if v not in found)
+    assert hss.list_vul_affect_image_apps(m.ListVulAffectImageAppsRequest(
+        image_id=image_id, is_handled=False, image_type="local", vul_id=other)).total_num == 0
 
 
 def test_findings_apis_on_registry_images(hss):

@@ -65,15 +65,12 @@ def test_emulator_enumerations_are_the_sdk_ones():
     assert list(emu_hss.REGISTRY_TYPE_NAMES) == \
         models["CreateManualImageScanTaskReqInfoImageInfo"]["registry_type"]["enum"]
     assert list(emu_hss.SEVERITY_LEVELS) == _enum("ListRegistryImages", "severity_level")
-    # The one value beyond the SDK is the listed temporary allowance.
-    extra = set(emu_hss.VUL_IMAGE_TYPES) - set(_enum("ListImageVulnerabilities", "image_type"))
-    assert extra == {value for (cloud, api, field, value) in emu_strict.ALLOWANCES
-                     if (cloud, api, field) == ("hss", "ListImageVulnerabilities", "image_type")}
+    assert set(emu_hss.VUL_IMAGE_TYPES) == set(_enum("ListImageVulnerabilities", "image_type"))
 
 
 def test_allowances_are_the_single_known_exception():
-    assert set(emu_strict.ALLOWANCES) == {
-        ("hss", "ListImageVulnerabilities", "image_type", "local_image")}
+    # None is left: every request the collection sends is one the SDK models define.
+    assert set(emu_strict.ALLOWANCES) == set()
     for cloud, api, field, value in emu_strict.ALLOWANCES:
         assert cloud == "hss"
         assert value not in HSS_APIS[api]["query"][field]["enum"], \
@@ -135,7 +132,9 @@ def test_required_parameters_are_the_recorded_ones():
         ("ListVulAffectImages", "is_handled"), ("ListVulAffectImages", "vul_id"),
         ("ListVulAffectImages", "type"), ("ListVulAffectImages", "image_type"),
         ("ListGeneralImageVuls", "type"), ("ListGeneralImageVuls", "handle_status"),
-        ("ListGeneralImageVuls", "image_type")}
+        ("ListGeneralImageVuls", "image_type"),
+        ("ListVulAffectImageApps", "is_handled"), ("ListVulAffectImageApps", "image_type"),
+        ("ListVulAffectImageApps", "vul_id")}
 
 
 @pytest.mark.parametrize("api,place,name", REQUIRED)
@@ -184,15 +183,12 @@ def test_hss_body_fields_outside_the_model_are_refused(emu, path, body, field):
                                 extra_headers={"region": "cn-north-4"}), field)
 
 
-def test_h8_local_image_is_the_temporary_allowance(emu):
+def test_h8_refuses_local_image_and_requires_the_namespace(emu):
     path = "/v5/%s/image/no-such-image/vulnerabilities" % HSS_PROJECT
-    query = {"image_type": "local_image", "image_name": "nginx", "tag_name": "1.25"}
-    assert emu.hss_raw("GET", path, query).status_code == 200
-    counters = emu.stats()["counters"]
-    assert counters["allowance.hss.ListImageVulnerabilities.image_type=local_image"] == 1
-    # The allowance is for local_image alone: a registry type still needs its namespace.
-    _invalid_naming(emu.hss_raw("GET", path, dict(query, image_type="private_image")),
-                    "namespace")
+    query = {"image_type": "local_image", "image_name": "nginx", "tag_name": "1.25", "namespace": "shop"}
+    _invalid_naming(emu.hss_raw("GET", path, query), "image_type")
+    query = {"image_type": "private_image", "image_name": "nginx", "tag_name": "1.25"}
+    _invalid_naming(emu.hss_raw("GET", path, query), "namespace")
 
 
 @pytest.mark.parametrize("action", SERVED_TCSS)

@@ -1,4 +1,5 @@
-"""Huawei Cloud HSS v5: routing, validation and the image-scan APIs H1-H8 plus ListHostStatus.
+"""Huawei Cloud HSS v5: routing, validation and the image-scan APIs H1-H8 plus ListHostStatus
+and the findings APIs ListGeneralImageVuls, ListVulAffectImages and ListVulAffectImageApps.
 
 Every handler takes a ``Request`` and returns ``(http_status, body_dict)`` or raises
 ``common.ApiError`` (answered as ``{"error_code", "error_msg"}``). Handlers run with the state
@@ -20,8 +21,7 @@ PREFIX = "v5"
 GLOBAL_IMAGE_TYPES = ("local", "registry")
 REGISTRY_IMAGE_TYPES = ("private_image", "shared_image", "instance_image", "harbor", "jfrog")
 SWR_IMAGE_TYPES = ("private_image", "shared_image", "local_image", "instance_image")
-VUL_IMAGE_TYPES = ("private_image", "shared_image", "instance_image", "cicd", "harbor", "jfrog",
-                   "local_image")
+VUL_IMAGE_TYPES = ("private_image", "shared_image", "instance_image", "cicd", "harbor", "jfrog")
 LOCAL_IMAGE_TYPES = ("swr_image", "other_image")
 TRIGGER_SCAN_STATUSES = ("unscan", "success", "scanning", "failed", "download_failed",
                          "image_oversized")
@@ -55,6 +55,25 @@ _H6_FILTER_STATUS = dict(_FILTER_STATUS, failed=("failed",))
 _SEVERITY_LEVEL = {0: "Security", 1: "Low", 2: "Medium", 3: "High", 4: "High"}
 
 _DEFAULT_SCOPE = st.SCOPE_ALL
+
+
+def _path_image_id(req, longest):
+    image_id = req.params["image_id"]
+    if len(image_id) > longest:
+        raise hss_invalid("image_id must be 0-%d characters long" % longest)
+    return image_id
+
+
+def _paging(q):
+    """``(offset, limit)`` of an HSS list query (limit 10-200, default 10)."""
+    return q.int("offset", 0, 2000000, 0), q.int("limit", 10, 200, 10)
+
+
+def _required_bool(q, name):
+    value = q.bool(name)
+    if value is None:
+        raise hss_invalid("%s is required" % name)
+    return value
 
 
 class Request:
@@ -93,6 +112,8 @@ _ROUTES = [
     ("GET", "host-management/hosts", "ListHostStatus", "list_host_status"),
     ("GET", "vulnerability/images", "ListVulAffectImages", "list_vul_affect_images"),
     ("GET", "images/vulnerabilities", "ListGeneralImageVuls", "list_general_image_vuls"),
+    ("GET", "image/vulnerability/{image_id}/apps", "ListVulAffectImageApps",
+     "list_vul_affect_image_apps"),
 ]
 _ROUTE_TABLE = [(m, t.split("/"), name, handler) for m, t, name, handler in _ROUTES]
 
@@ -848,11 +869,8 @@ class HssApi:
     def list_vulnerabilities(self, req):
         self.check_common(req)
         q = req.query
-        image_id = req.params["image_id"]
-        if len(image_id) > 128:
-            raise hss_invalid("image_id must be 0-128 characters long")
-        offset = q.int("offset", 0, 2000000, 0)
-        limit = q.int("limit", 10, 200, 10)
+        image_id = _path_image_id(req, 128)
+        offset, limit = _paging(q)
         image_type = q.str("image_type", choices=VUL_IMAGE_TYPES)
         instance_id = q.str("instance_id", 0, 128)
         namespace = q.str("namespace", 0, 64)
@@ -962,9 +980,7 @@ class HssApi:
         self.check_common(req)
         q = req.query
         f = self._finding_query(q)
-        is_handled = q.bool("is_handled")
-        if is_handled is None:
-            raise hss_invalid("is_handled is required")
+        is_handled = _required_bool(q, "is_handled")
         vul_id = q.str("vul_id", 0, 256, required=True)
         repair = q.str("repair_necessity", choices=tuple(RATING.values()))
         image_id = q.str("image_id", 0, 256)
@@ -1073,6 +1089,30 @@ class HssApi:
         if self.st.has("unordered"):
             rows = stable_shuffle(rows, lambda r: r["vul_id"])
         return 200, {"total_num": len(rows), "data_list": page(rows, f["offset"], f["limit"])}
+
+    def list_vul_affect_image_apps(self, req):
+        """The software of one image a vulnerability is found in: one row per package, with the
+        version and path of each copy (``paths``)."""
+        self.check_common(req)
+        q = req.query
+        image_id = _path_image_id(req, 256)
+        offset, limit = _paging(q)
+        image_type = q.str("image_type", choices=FINDING_IMAGE_TYPES, required=True)
+        is_handled = _required_bool(q, "is_handled")
+        vul_id = q.str("vul_id", 0, 256, required=True)
+        vuln = self.st.vulns.get(vul_id)
+        rows = []
+        if vuln is not None and not is_handled:
+            for unit in self._scanned_units(image_type):
+                image = unit.image
+                unit_image_id = image["hss_image_id"] if unit.kind == "local" else image["image_id"]
+                if unit_image_id == image_id and vul_id in unit.vul_ids:
+                    path = vuln.get("app_path") or "/var/lib/dpkg/status"
+                    rows = [{"app_name": vuln["package"], "rule": "",
+                             "paths": [{"status": "vul_status_unfix", "app_version": vuln["version"],
+                                        "app_path": path}]}]
+                    break
+        return 200, {"total_num": len(rows), "data_list": page(rows, offset, limit)}
 
     # -- ListHostStatus (beyond the image-scan APIs, from the SDK models) ------------------------
 

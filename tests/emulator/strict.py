@@ -23,14 +23,7 @@ _TABLE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk_tabl
 
 # (cloud, api, field, value) -> why it is accepted although the SDK model does not define it.
 # The conformance suite checks that this is the complete list of exceptions.
-ALLOWANCES = {
-    ("hss", "ListImageVulnerabilities", "image_type", "local_image"): (
-        "TEMPORARY: the findings of a local image are still read through "
-        "ListImageVulnerabilities with image_type=local_image (outside the SDK enum; local "
-        "images have no namespace, so namespace may be absent too). The SDK's APIs for "
-        "local-image findings are ListVulAffectImages / ListGeneralImageVuls (image_type=local)."),
-}
-H8_LOCAL = ("hss", "ListImageVulnerabilities", "image_type", "local_image")
+ALLOWANCES = {}
 
 
 def load_table(path=_TABLE_PATH):
@@ -74,14 +67,10 @@ class Strict:
             if key not in entry["query"]:
                 raise hss_invalid("%s is not a parameter of %s" % (key, api))
             query.setdefault(key, value)
-        local_h8 = (api == H8_LOCAL[1] and query.get("image_type") == "local_image"
-                    and self._allowed(H8_LOCAL))
         for key, field in entry["query"].items():
             if key not in query:
-                if field["required"] and not (local_h8 and key == "namespace"):
+                if field["required"]:
                     raise hss_invalid("%s is required by %s" % (key, api))
-                continue
-            if key == "image_type" and local_h8:
                 continue
             self._hss_enum(api, key, query[key], field)
         for key, field in entry["header"].items():

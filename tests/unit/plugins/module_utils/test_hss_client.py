@@ -128,6 +128,9 @@ def test_region_header_on_every_call_when_known(fakes):
     client.call("ListRegistryImages")
     client.call("ListImageVulnerabilities", dict(image_id="img"))
     client.call("ListHostStatus")
+    client.call("ListGeneralImageVuls")
+    client.call("ListVulAffectImages")
+    client.call("ListVulAffectImageApps", dict(image_id="img"))
     assert [r.headers["region"] for r in adapter.sent] == ["cn-north-4"] * len(APIS)
 
 

@@ -45,6 +45,9 @@ _ROUTES = [
     ("GET", r"/image/registries/images$", "ListRegistryImages"),
     ("GET", r"/image/(?P<image_id>[^/]+)/vulnerabilities$", "ListImageVulnerabilities"),
     ("GET", r"/host-management/hosts$", "ListHostStatus"),
+    ("GET", r"/images/vulnerabilities$", "ListGeneralImageVuls"),
+    ("GET", r"/vulnerability/images$", "ListVulAffectImages"),
+    ("GET", r"/image/vulnerability/(?P<image_id>[^/]+)/apps$", "ListVulAffectImageApps"),
 ]
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.cloudsec.image_scan.plugins.filter import image_scan as image_filter
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_host_info, hss_image_info, hss_image_scan_task_info
 
-from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import NOW_MS, install, lister, local_row, registry_row, run_module, task_row
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import (
+    NOW_MS, install, lister, local_row, page, registry_row, run_module, task_row)
 
 H8 = "ListImageVulnerabilities"
 
@@ -123,44 +125,130 @@ def test_local_image_normalised(hss, capsys):
     }
 
 
-def test_vulnerabilities_are_asked_only_for_images_that_have_some_and_once_per_image(hss, capsys):
+def general_vul(vul_id, level, cvss, solution="Upgrade libc6 to 2.36-9+deb12u7 or later.", image_num=1,
+                vul_type="linux_vul"):
+    return {"vul_id": vul_id, "vul_name": "libc6 vulnerability (%s)" % vul_id, "type": vul_type,
+            "image_type": "local", "severity_level": level, "image_num": image_num, "max_cvss_score": cvss,
+            "cve_list": [{"cve_id": vul_id, "cvss": cvss}], "scan_time": NOW_MS, "description": "d " + vul_id,
+            "url": "https://nvd/" + vul_id, "solution_detail": solution, "label_list": [], "cluster_num": 0}
+
+
+def affected(image_id, host, vul_id):
+    return {"image_id": image_id, "agent_id": "agent-%s" % host, "vul_id": vul_id, "image_type": "local_image"}
+
+
+def app(name, *versions):
+    return {"app_name": name, "rule": "", "paths": [
+        {"status": "vul_status_unfix", "app_version": version, "app_path": "/usr/lib/%s" % name} for version in versions]}
+
+
+def findings_fake(fake, vuls, hit, apps):
+    """ListGeneralImageVuls over ``vuls`` (by type), ListVulAffectImages over ``hit`` (by vul,
+    filtered by image id when asked) and ListVulAffectImageApps over ``apps`` (by image and vul)."""
+    fake.on("ListGeneralImageVuls", lambda call: page([v for v in vuls if v["type"] == call.query["type"]], call))
+    fake.on("ListVulAffectImages", lambda call: page(
+        [row for row in hit.get(call.query["vul_id"], [])
+         if call.query.get("image_id") in (None, row["image_id"])], call))
+    fake.on("ListVulAffectImageApps", lambda call: page(apps.get((call.params["image_id"], call.query["vul_id"]), []),
+                                                        call))
+
+
+def test_local_findings_come_from_the_documented_local_image_apis(hss, capsys):
     fake, dummy = hss
     rows = [
         local_row("li-1", host="a", status="success", scan_ms=NOW_MS, vul_num=2, severity="High"),
-        local_row("li-1", host="b", status="success", scan_ms=NOW_MS, vul_num=2, severity="High"),
+        local_row("li-1", host="b", status="success", scan_ms=NOW_MS, vul_num=1, severity="High"),
         local_row("li-2", name="busybox", status="success", scan_ms=NOW_MS, vul_num=0, severity="Security"),
         local_row("li-3", name="redis", status="unscan"),
     ]
     fake.on("ListImageLocal", lister(rows))
-    vulns = [vuln("CVE-1"), vuln("CVE-2", "not_needed_repair", "No fixed version is available yet.")]
-    fake.on(H8, lambda call: {"total_num": 2, "data_list": vulns})
+    vuls = [general_vul("CVE-1", "Critical", 9.8),
+            general_vul("CVE-2", "Low", 3.1, "No fixed version is available yet."),
+            general_vul("CVE-9", "High", 7.5, vul_type="app_vul")]
+    hit = {"CVE-1": [affected("li-1", "a", "CVE-1"), affected("li-1", "b", "CVE-1"), affected("li-7", "z", "CVE-1")],
+           "CVE-2": [affected("li-1", "a", "CVE-2")],
+           "CVE-9": [affected("li-7", "z", "CVE-9")]}
+    apps = {("li-1", "CVE-1"): [app("libc6", "2.36-9")], ("li-1", "CVE-2"): [app("libc6", "2.36-9")]}
+    findings_fake(fake, vuls, hit, apps)
     result = run_module(hss_image_info.main, {"vulnerabilities": True}, capsys)
-    h8 = fake.of(H8)
-    assert len(h8) == 1
-    assert h8[0].params["image_id"] == "li-1"
-    assert h8[0].query == {"image_type": "local_image", "image_name": "nginx", "tag_name": "1.25",
-                           "offset": "0", "limit": "200"}
-    first, second, clean, unscanned = result["images"]
-    assert first["findings"] == second["findings"]
-    assert first["findings"][0] == {"id": "CVE-1", "severity": "high", "package": "libc6", "version": "2.36-9",
-                                    "fixed_version": "2.36-9+deb12u7", "fixable": True, "description": "d CVE-1",
-                                    "url": "https://nvd/CVE-1"}
-    assert first["findings"][1]["fixable"] is False and first["findings"][1]["fixed_version"] is None
-    assert first["severity_counts"] == {"critical": 0, "high": 1, "medium": 0, "low": 1, "unknown": 0}
-    assert clean["findings"] == [] and clean["severity_counts"]["high"] == 0 and clean["severity"] == "none"
+    assert fake.ops(H8) == 0
+    assert [call.query for call in fake.of("ListGeneralImageVuls")] == [
+        {"type": vul_type, "handle_status": "unhandled", "image_type": "local", "offset": "0", "limit": "200"}
+        for vul_type in ("linux_vul", "app_vul")]
+    # One image with vulnerabilities: one filtered look-up per vulnerability is the cheapest.
+    asked = (("CVE-1", "linux_vul"), ("CVE-2", "linux_vul"), ("CVE-9", "app_vul"))
+    assert [call.query for call in fake.of("ListVulAffectImages")] == [
+        {"vul_id": vul_id, "type": vul_type, "image_type": "local", "is_handled": "false", "image_id": "li-1",
+         "offset": "0", "limit": "200"} for vul_id, vul_type in asked]
+    # The software: once per vulnerability of the image, not per host, and not for li-7 (not listed).
+    assert sorted((call.params["image_id"], call.query["vul_id"]) for call in fake.of("ListVulAffectImageApps")) == [
+        ("li-1", "CVE-1"), ("li-1", "CVE-2")]
+    assert fake.of("ListVulAffectImageApps")[0].query == {
+        "vul_id": "CVE-1", "image_type": "local", "is_handled": "false", "offset": "0", "limit": "200"}
+    on_a, on_b, clean, unscanned = result["images"]
+    assert on_a["findings"][0] == {"id": "CVE-1", "name": "libc6 vulnerability (CVE-1)", "severity": "critical",
+                                   "severity_source": "rating", "cvss_v3": 9.8, "package": "libc6",
+                                   "version": "2.36-9", "fixed_version": "2.36-9+deb12u7", "fixable": True,
+                                   "description": "d CVE-1", "url": "https://nvd/CVE-1"}
+    assert on_a["findings"][1]["fixable"] is False and on_a["findings"][1]["severity"] == "low"
+    assert on_a["severity_counts"] == {"critical": 1, "high": 0, "medium": 0, "low": 1, "unknown": 0}
+    # per host: the image on b has only the vulnerability ListVulAffectImages names there
+    assert [finding["id"] for finding in on_b["findings"]] == ["CVE-1"]
+    assert clean["findings"] == [] and clean["severity"] == "none"
     assert unscanned["findings"] == [] and unscanned["severity"] == "unknown"
-    assert list(result["raw"]["vulnerabilities"]) == ["li-1"]
 
 
-def test_registry_vulnerabilities_name_the_image(hss, capsys):
+def test_one_finding_per_package_and_none_when_the_cloud_names_no_software(hss, capsys):
     fake, dummy = hss
-    row = dict(registry_row(status="success", scan_ms=NOW_MS, vul_num=1, severity="Low"), instance_id="ins-1")
+    fake.on("ListImageLocal", lister([local_row("li-1", status="success", scan_ms=NOW_MS, vul_num=2)]))
+    vuls = [general_vul("CVE-1", "High", 7.1), general_vul("CVE-2", "", 9.1)]
+    hit = {"CVE-1": [affected("li-1", "node-01", "CVE-1")], "CVE-2": [affected("li-1", "node-01", "CVE-2")]}
+    apps = {("li-1", "CVE-1"): [app("openssl", "3.0.7", "3.0.2"), app("libssl3", "3.0.7")]}
+    findings_fake(fake, vuls, hit, apps)
+    findings = run_module(hss_image_info.main, {"vulnerabilities": True}, capsys)["images"][0]["findings"]
+    assert [(f["id"], f["package"], f["version"]) for f in findings] == [
+        ("CVE-1", "libssl3", "3.0.7"), ("CVE-1", "openssl", "3.0.2, 3.0.7"), ("CVE-2", None, None)]
+    # No rating: the CVSS v3 score decides (9.1 is critical), and the source says so.
+    assert (findings[2]["severity"], findings[2]["severity_source"]) == ("critical", "cvss_v3")
+
+
+def test_a_vulnerability_on_many_images_is_walked_once_when_the_play_has_more_images(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-%d" % n, status="success", scan_ms=NOW_MS, vul_num=1) for n in range(3)]
+    fake.on("ListImageLocal", lister(rows))
+    vuls = [general_vul("CVE-1", "Medium", 5.0, image_num=150)]
+    hit = {"CVE-1": [affected("li-%d" % n, "node-01", "CVE-1") for n in range(150)]}
+    findings_fake(fake, vuls, hit, {})
+    result = run_module(hss_image_info.main, {"vulnerabilities": True}, capsys)
+    assert [call.query.get("image_id") for call in fake.of("ListVulAffectImages")] == [None]
+    assert fake.ops("ListVulAffectImageApps") == 3
+    assert all([f["id"] for f in image["findings"]] == ["CVE-1"] for image in result["images"])
+
+
+def test_no_finding_api_is_asked_when_no_local_image_has_vulnerabilities(hss, capsys):
+    fake, dummy = hss
+    fake.on("ListImageLocal", lister([local_row("li-1", status="success", scan_ms=NOW_MS, vul_num=0)]))
+    result = run_module(hss_image_info.main, {"vulnerabilities": True}, capsys)
+    assert result["images"][0]["findings"] == [] and fake.ops("ListGeneralImageVuls") == 0 and fake.ops(H8) == 0
+
+
+def test_registry_findings_take_the_four_level_rating_of_the_vulnerability(hss, capsys):
+    fake, dummy = hss
+    row = dict(registry_row(status="success", scan_ms=NOW_MS, vul_num=2, severity="High"), instance_id="ins-1")
     fake.on("ListRegistryImages", lister([row]))
-    fake.on(H8, {"total_num": 1, "data_list": [vuln("CVE-3", "delay_repair")]})
+    fake.on(H8, {"total_num": 2, "data_list": [vuln("CVE-3", "immediate_repair"), vuln("CVE-4", "delay_repair")]})
+    rated = dict(general_vul("CVE-3", "Critical", 10.0), image_type="registry")
+    fake.on("ListGeneralImageVuls", lambda call: page([rated] if call.query["type"] == "linux_vul" else [], call))
     result = run_module(hss_image_info.main, {"image_type": "registry", "vulnerabilities": True}, capsys)
     assert fake.of(H8)[0].query == {"image_type": "private_image", "namespace": "shop", "image_name": "cart",
                                     "tag_name": "2.3.1", "instance_id": "ins-1", "offset": "0", "limit": "200"}
-    assert result["images"][0]["findings"][0]["severity"] == "medium"
+    assert [call.query["image_type"] for call in fake.of("ListGeneralImageVuls")] == ["registry", "registry"]
+    rated_finding, unrated = result["images"][0]["findings"]
+    assert (rated_finding["severity"], rated_finding["severity_source"], rated_finding["cvss_v3"],
+            rated_finding["package"]) == ("critical", "rating", 10.0, "libc6")
+    # Not in ListGeneralImageVuls: H8's repair necessity, and the source says so.
+    assert (unrated["severity"], unrated["severity_source"], unrated["cvss_v3"]) == ("medium", "repair_necessity", None)
+    assert result["images"][0]["severity_counts"]["critical"] == 1
 
 
 def test_findings_are_absent_without_vulnerabilities(hss, capsys):
@@ -271,3 +359,27 @@ def test_image_info_gives_the_scan_time_on_our_clock_when_the_cloud_runs_ahead(h
     image = run_module(hss_image_info.main, {}, capsys)["images"][0]
     assert image["latest_scan_time"] == "2026-01-01T00:09:50Z"
     assert image["latest_scan_time_local"] in ("2025-12-31T23:59:50Z", "2025-12-31T23:59:49Z")
+
+
+def test_an_hss_critical_finding_fails_the_default_gate(hss, capsys):
+    # HSS rates the image High (its rating stops there); the finding's rating is Critical, and
+    # the default gate (critical) fails the host, as it does on TCSS.
+    fake, dummy = hss
+    log4shell = "CVE-2021-44228"
+    fake.on("ListImageLocal", lister([local_row("li-1", host="node-01", status="success", scan_ms=NOW_MS, vul_num=1,
+                                                severity="High")]))
+    findings_fake(fake, [general_vul(log4shell, "Critical", 10.0, vul_type="app_vul")],
+                  {log4shell: [affected("li-1", "node-01", log4shell)]},
+                  {("li-1", log4shell): [app("log4j-core", "2.14.1")]})
+    images = run_module(hss_image_info.main, {"vulnerabilities": True}, capsys)["images"]
+    assert images[0]["severity"] == "high"
+    assert [(x["id"], x["severity"], x["package"]) for x in images[0]["findings"]] == [
+        (log4shell, "critical", "log4j-core")]
+    identities = image_filter.image_scan_hosts(["web"], {"web": {"image_scan_host_name": "node-01"}})
+    cloud_hosts = [{"id": "hid-node-01", "name": "node-01", "ip": "10.0.0.1", "agent_status": "online"}]
+    match = image_filter.image_scan_match(identities, cloud_hosts, images)
+    fact = image_filter.image_scan_facts(match, images, "hss", fail_on="critical", scanned_at="2026-01-01T00:00:00Z",
+                                         now="2026-01-01T00:05:00Z")["web"]
+    assert fact["passed"] is False
+    assert [x["rule"] for x in fact["failures"]] == ["severity"]
+    assert fact["offending_images"][0]["severity"] == "critical"
