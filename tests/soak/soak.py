@@ -561,7 +561,7 @@ def report(seed, plan, log, fired, problems, out, known=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--seeds", default="1-20", help="seeds to run: 1-300 or 3,7,11 (default 1-20)")
     parser.add_argument("--jobs", type=int, default=2, help="workers, each with its own emulator (default 2)")
     parser.add_argument("--lag-seconds", type=float, default=1.0, help="the lag profile's delay (default 1)")
@@ -635,11 +635,13 @@ def main(argv=None):
         thread.join()
     if not keep:
         shutil.rmtree(options.work, ignore_errors=True)
+    which = (" (%s)" % ",".join(str(seed) for seed in sorted(failed))) if failed else ""
     sys.stdout.write("\nsoak%s: %d seeds, %d failed%s, %.0f s\n" % (
-        " --broken (every seed must be caught)" if options.broken else "", len(seeds), len(failed), (" (%s)" % ",".join(str(s) for s in sorted(failed))) if failed else "",
+        " --broken (every seed must be caught)" if options.broken else "", len(seeds), len(failed), which,
         time.monotonic() - started))
     slowest = sorted(durations, key=lambda seed: -durations[seed])[:5]
-    sys.stdout.write("soak: slowest seeds: %s\n" % ", ".join("%d (%.0f s)" % (seed, durations[seed]) for seed in slowest))
+    sys.stdout.write("soak: slowest seeds: %s\n" % ", ".join(
+        "%d (%.0f s)" % (seed, durations[seed]) for seed in slowest))
     if known:
         sys.stdout.write("soak: %d seeds show only known defects (KNOWN_DEFECTS; --strict fails them): %s\n" % (
             len(known), ",".join(str(s) for s in sorted(known))))
