@@ -34,7 +34,8 @@ options:
 options:
   start_timeout:
     description:
-      - How long in seconds a trigger's effect may take to show, since the cloud may show it late.
+      - How long in seconds a trigger's effect may take to show, since the cloud may show it late, counted from the
+        trigger's answer (or, when it got none, from its failure).
       - Until every triggered image (or the task the trigger created) shows it, a wait does not end, and a trigger
         whose answer was lost is not sent again. When no effect shows within this time, a wait fails naming the
         images (or the trigger) it could not confirm, and a trigger whose answer was lost counts as not applied.

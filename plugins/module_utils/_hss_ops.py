@@ -363,25 +363,31 @@ class ImageScan(_ops.ScanRun):
         applied."""
         p = self.params
         finder = TaskFinder(self.client, self.image_type, expected=len(body.get("image_info") or []) or None)
-        started = _clock.monotonic()
+        # The start deadline counts from the end of the last send (its answer or its failure): a
+        # request that was slow to answer, or that timed out, may have been applied only then.
+        last = {"end": _clock.monotonic()}
+
+        def send():
+            try:
+                return self.client.create_manual_image_scan_task(body, self.image_type)
+            finally:
+                last["end"] = _clock.monotonic()
 
         def look():
             row = finder.find()
             if row is not None:
                 return _ops.applied(row)
-            return _ops.not_applied() if _clock.monotonic() - started >= p["start_timeout"] else _ops.unknown()
+            return _ops.not_applied() if _clock.monotonic() - last["end"] >= p["start_timeout"] else _ops.unknown()
 
-        sent = _ops.send_once("CreateManualImageScanTask",
-                              lambda: self.client.create_manual_image_scan_task(body, self.image_type),
-                              look, p["backoff_retries"], confirm_timeout=p["start_timeout"],
-                              confirm_sleep=p["wait_sleep"])
+        sent = _ops.send_once("CreateManualImageScanTask", send, look, p["backoff_retries"],
+                              confirm_timeout=p["start_timeout"], confirm_sleep=p["wait_sleep"])
         self.result["changed"] = True
         self.triggered_at = sent.sent_at
         if not sent.answered:
             return sent.look.value
         try:
             return _ops.wait_for(finder.find, lambda row: row is not None,
-                                 max(p["start_timeout"] - (_clock.monotonic() - started), 0), p["wait_sleep"])
+                                 max(p["start_timeout"] - (_clock.monotonic() - last["end"]), 0), p["wait_sleep"])
         except _ops.WaitTimeout:
             return None
 
@@ -577,8 +583,17 @@ class LocalImageScan(_ops.ScanRun):
         p = self.params
         refs = [ref for ref in self.result["images_triggered"] if image_ids is None or ref["id"] in image_ids]
         effects = _ops.Effects(refs, _ref_key, p["start_timeout"])
-        self.started = self.started or effects.start_deadline - p["start_timeout"]
         pending = {"ids": list(image_ids) if image_ids is not None else None}
+
+        def sending(call):
+            # The start deadline counts from the end of the last send (its answer or its failure): a
+            # request that was slow to answer, or that timed out, may have been applied only then.
+            def send():
+                try:
+                    return call()
+                finally:
+                    effects.start_deadline = _clock.monotonic() + p["start_timeout"]
+            return send
 
         def look():
             self.look_effects(effects)
@@ -595,12 +610,13 @@ class LocalImageScan(_ops.ScanRun):
             if left is None:
                 return _ops.not_applied()
             pending["ids"] = left
-            return _ops.not_applied(resend=lambda: self.client.batch_scan_local_image(
-                hs.h3_body([{"image_id": image_id} for image_id in left])))
+            return _ops.not_applied(resend=sending(lambda: self.client.batch_scan_local_image(
+                hs.h3_body([{"image_id": image_id} for image_id in left]))))
 
-        sent = _ops.send_once("BatchScanLocalImage", lambda: self.client.batch_scan_local_image(body), look,
+        sent = _ops.send_once("BatchScanLocalImage", sending(lambda: self.client.batch_scan_local_image(body)), look,
                               p["backoff_retries"], confirm_timeout=p["start_timeout"] + p["wait_sleep"],
                               confirm_sleep=p["wait_sleep"])
+        self.started = effects.start_deadline - p["start_timeout"]
         self.triggered_at = self.triggered_at or sent.sent_at
         self.result["changed"] = True
 

@@ -435,6 +435,36 @@ def test_an_ambiguous_trigger_whose_task_shows_late_is_not_sent_again(hss, capsy
     assert result["task"]["id"] == "t-late" and fake.ops(H1) == 1
 
 
+def slow(clock, seconds, answer):
+    """An H1 handler that takes ``seconds`` (throttling retries, a timeout) before ``answer()``."""
+    def handle(call):
+        clock.sleep(seconds)
+        return answer()
+    return handle
+
+
+def test_a_trigger_that_timed_out_late_is_looked_for_a_full_start_timeout_after_the_failure(hss, capsys, fakes):
+    # The request timed out 9 s after it was sent and was applied as it timed out: its task shows
+    # only later. The start deadline counts from the failure, not from the send: not sent again.
+    fake, clock = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    fake.on(H2, late_task(fake, task_row("t-late"), after=4))
+    fake.on(H1, slow(clock, 9, fakes.read_timeout))
+    result = run({"images": [registry_image(registry_row())], "wait_sleep": 1, "start_timeout": 10}, capsys)
+    assert not result.get("failed"), result
+    assert result["task"]["id"] == "t-late" and fake.ops(H1) == 1
+
+
+def test_a_trigger_answered_late_is_looked_for_a_full_start_timeout_after_the_answer(hss, capsys):
+    fake, clock = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    fake.on(H2, late_task(fake, task_row("t-late"), after=4))
+    fake.on(H1, slow(clock, 9, dict))
+    result = run({"images": [registry_image(registry_row())], "wait_sleep": 1, "start_timeout": 10}, capsys)
+    assert not result.get("failed"), result
+    assert result["task"]["id"] == "t-late" and fake.ops(H1) == 1
+
+
 def test_a_queued_task_without_start_time_is_found_in_an_oldest_first_list(hss, capsys):
     fake, dummy = hss
     old = [task_row("t-%d" % i, begin_ms=NOW_MS - 3600000 + i) for i in range(3)]

@@ -467,6 +467,37 @@ def test_an_ambiguous_batch_whose_quick_scan_already_ended_is_not_sent_again(hss
     assert fake.ops(H3) == 1
 
 
+def test_an_ambiguous_batch_that_failed_late_is_looked_for_a_full_start_timeout_after_the_failure(hss, capsys,
+                                                                                                  fakes):
+    # The request timed out 9 s after it was sent and was applied as it timed out: the start deadline
+    # counts from the failure, so the late effect is found and the batch is not sent again.
+    fake, clock = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+
+    def timed_out(call):
+        clock.sleep(9)
+        return fakes.read_timeout()
+
+    LateFleet(fake, rows, lag=6, answer=timed_out)
+    result = run({"images": ["li-1", "li-2"], "wait_sleep": 1, "start_timeout": 10}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1
+
+
+def test_a_batch_answered_late_is_waited_for_a_full_start_timeout_after_the_answer(hss, capsys):
+    fake, clock = hss
+    rows = [local_row("li-1")]
+
+    def answered_late(call):
+        clock.sleep(9)
+        return {}
+
+    LateFleet(fake, rows, lag=6, answer=answered_late)
+    result = run({"images": ["li-1"], "wait_sleep": 1, "start_timeout": 10}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 1 and result["images"][0]["scan_status"] == "success"
+
+
 def test_a_negative_start_timeout_is_refused_before_any_request(hss, capsys):
     fake, dummy = hss
     result = run({"images": ["li-1"], "start_timeout": -1}, capsys)
