@@ -458,7 +458,8 @@ class ImageScan(_ops.ScanRun):
         count = self.scan_images([ref["id"] for ref in to_scan], size, planned)
         triggered = len(self.result["images_triggered"])
         if not count:
-            return self.done("No image needs a scan any more: another scan covered them while this run waited for it.")
+            return self.done("No image needs a scan any more: another scan covered them, or TCSS will not scan them "
+                             "(see images_skipped).")
         return self.done("Started %d scan task(s) for %d image(s)." % (count, triggered))
 
     def scan_images(self, ids, size, planned):
