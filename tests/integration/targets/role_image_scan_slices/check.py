@@ -98,8 +98,8 @@ def cmd_job(args):
     check(sorted(whole_verdicts) == inventory, "the unsliced report lists %s" % sorted(whole_verdicts))
     check(any(v[2] for v in whole_verdicts.values()) and not all(v[2] for v in whole_verdicts.values()),
           "the job should pass some hosts and fail others: %s" % whole_verdicts)
-    check(set(v[0] for v in whole_verdicts.values()) >= {"scanned", "not_enrolled"},
-          "the job should have scanned and unenrolled hosts: %s" % whole_verdicts)
+    check(set(v[0] for v in whole_verdicts.values()) >= {"scanned", "not_enrolled", "agent_offline"},
+          "the job should have scanned, offline and unenrolled hosts: %s" % whole_verdicts)
 
     # Each slice judged its own hosts, as the unsliced run judged them.
     seen = []
@@ -128,7 +128,8 @@ def cmd_job(args):
     sliced, unsliced = scanned_units(sliced_scans, args.provider), scanned_units(whole_scans, args.provider)
     sliced_count = json.load(open(args.sliced_stats))["images_scanned"][args.provider]
     whole_count = json.load(open(args.whole_stats))["images_scanned"][args.provider]
-    twice = sorted("%s on %s (%d scans)" % (k[0], k[1], n) for k, n in sliced.items() if n > 1)
+    twice = sorted("%s on %s (%d scans)" % (k[0], k[1] if len(k[1]) < 60 else k[1][:60] + "...", n)
+                   for k, n in sliced.items() if n > 1)
     check(not twice, "%d images scanned more than once by the sliced job: %s" % (len(twice), "; ".join(twice)))
     check(unsliced and max(unsliced.values()) == 1, "the unsliced run scanned an image more than once: %s" % unsliced)
     check(sorted(sliced) == sorted(unsliced), "the sliced job scanned %d units, the unsliced run %d; only sliced: %s; "
@@ -147,17 +148,74 @@ def cmd_job(args):
           "merged hosts in the order %s, unsliced %s" % ([h["name"] for h in merged["hosts"]],
                                                           [h["name"] for h in whole["hosts"]]))
 
+    finish("slices (%s)" % args.provider)
+
+
+# The play's hosts among a generated fleet (tests/emulator/dataset.py: node-<n> at 10.20.0.<n>,
+# every 20th host offline): a few online hosts, an offline one, one known by its IP address, one
+# the clouds do not know, and one whose name is a part of other hosts' names (a filter that matches
+# parts of names answers with those hosts, and none of them is this one).
+FLEET_HOSTS = (1, 2, 3, 5, 10, 11, 13, 17, 20)
+
+
+def cmd_inventory(args):
+    width = max(2, len(str(args.fleet)))
+    hosts = dict(("node-%0*d" % (width, n), None) for n in FLEET_HOSTS)
+    hosts["db-primary"] = {"image_scan_host_ip": "10.20.0.7"}
+    hosts["ghost-1"] = None
+    hosts["node-%0*d" % (width - 1, 1)] = None
+    # AWX hands a job its inventory sorted by host name: so does this one.
+    inventory = {"all": {"vars": {"ansible_connection": "local",
+                                  "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                         "hosts": dict((name, hosts[name]) for name in sorted(hosts))}}
+    print(yaml.safe_dump(inventory, default_flow_style=False, sort_keys=False))
+
+
+#: The listing calls: hosts, images and where the images are.
+LISTING = {"hss": ("hss.ListHostStatus", "hss.ListImageLocal"),
+           "tcss": ("tcss.DescribeAssetHostList", "tcss.DescribeAssetImageHostList", "tcss.DescribeAssetImageList")}
+
+
+def listing_calls(path, provider):
+    requests = json.load(open(path))["requests"]
+    return dict((op, requests.get(op, 0)) for op in LISTING[provider])
+
+
+def cmd_scale(args):
+    """A slice pays for its own hosts: the same 4 slices, run in check mode (they list and plan,
+    and scan nothing, so no wait polls the scans), against a fleet five times larger make about
+    as many listing calls (a walk of the fleet in every slice made five times as many)."""
+    small, large = listing_calls(args.small, args.provider), listing_calls(args.large, args.provider)
+    total_small, total_large = sum(small.values()), sum(large.values())
+    print("%s listing calls of 4 slices: fleet of %d hosts %d %s; fleet of %d hosts %d %s"
+          % (args.provider, args.small_fleet, total_small, small, args.large_fleet, total_large, large))
+    check(total_small > 0, "no listing call was made")
+    check(total_large <= 1.5 * total_small,
+          "%d listing calls against %d hosts, %d against %d: the slices' calls grow with the fleet"
+          % (total_large, args.large_fleet, total_small, args.small_fleet))
+    finish("scale (%s)" % args.provider)
+
+
+def finish(what):
     if failures:
-        print("slices (%s): %d problem(s)" % (args.provider, len(failures)))
+        print("%s: %d problem(s)" % (what, len(failures)))
         for message in failures:
             print("  - " + message)
         sys.exit(1)
-    print("slices (%s): all checks passed" % args.provider)
+    print("%s: all checks passed" % what)
 
 
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
+    inventory = sub.add_parser("inventory")
+    inventory.add_argument("--fleet", type=int, required=True)
+    scale = sub.add_parser("scale")
+    scale.add_argument("--provider", required=True)
+    scale.add_argument("--small", required=True)
+    scale.add_argument("--large", required=True)
+    scale.add_argument("--small-fleet", type=int, required=True)
+    scale.add_argument("--large-fleet", type=int, required=True)
     job = sub.add_parser("job")
     job.add_argument("--provider", required=True)
     job.add_argument("--inventory", required=True)
@@ -173,8 +231,7 @@ def main():
     job.add_argument("--whole-stats", required=True)
     job.add_argument("--whole-scans", required=True)
     args = parser.parse_args()
-    if args.command == "job":
-        cmd_job(args)
+    dict(job=cmd_job, inventory=cmd_inventory, scale=cmd_scale)[args.command](args)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ PY="$EMULATOR_PYTHON"
 WORK="$(mktemp -d)"
 trap 'stop_emulator; rm -rf "$WORK"' EXIT
 SLICES=4
+checks_failed=0
 
 # rc 2 means some hosts failed the gate, which the checks expect.
 scan() {
@@ -48,15 +49,27 @@ sliced_job() {
     [ "$failed" -eq 0 ]
 }
 
-start_emulator --image-seconds 0.1 --scan-parallelism 4
+# A fleet of 1000 hosts with 6 images each (2 from a pool of shared base images, so the slices
+# meet on the same images); the play is 12 hosts of it (check.py inventory), each slice 3 of them.
+LARGE=1000
+fleet=(--generate-hosts "$LARGE" --images-per-host 6)
+start_emulator "${fleet[@]}" --image-seconds 0.05 --scan-parallelism 8
+"$PY" check.py inventory --fleet "$LARGE" > "$WORK/inventory-$LARGE.yml"
+cat "$WORK/inventory-$LARGE.yml"
 
 for provider in hss tcss; do
     common=(-e image_scan_provider="$provider" -e image_scan_fail_on=high -e image_scan_findings=true
             -e image_scan_wait_sleep=1 -e image_scan_show_summary=false)
 
+    # What the slices list, alone: in check mode the role lists and plans, and scans nothing.
+    emulator_admin POST reset
+    sliced_job "$WORK/$provider-check" "$WORK/inventory-$LARGE.yml" "${common[@]}" --check
+    emulator_admin GET stats > "$WORK/$provider-check-stats.json"
+
     emulator_admin POST reset
     started=$SECONDS
-    sliced_job "$WORK/$provider-slice" inventory.yml "${common[@]}" -e image_scan_report_dir="$WORK/$provider-slices"
+    sliced_job "$WORK/$provider-slice" "$WORK/inventory-$LARGE.yml" "${common[@]}" \
+        -e image_scan_report_dir="$WORK/$provider-slices"
     echo "$provider: 4 slices took $((SECONDS - started)) s"
     emulator_admin GET stats > "$WORK/$provider-sliced-stats.json"
     emulator_admin GET scans > "$WORK/$provider-sliced-scans.json"
@@ -65,15 +78,34 @@ for provider in hss tcss; do
 
     emulator_admin POST reset
     started=$SECONDS
-    scan "$WORK/$provider-whole.log" "${common[@]}" -e awx_workflow_job_id=800 -e image_scan_report_dir="$WORK/$provider-whole"
+    INVENTORY="$WORK/inventory-$LARGE.yml" scan "$WORK/$provider-whole.log" "${common[@]}" -e awx_workflow_job_id=800 \
+        -e image_scan_report_dir="$WORK/$provider-whole"
     cat "$WORK/$provider-whole.log"
     echo "$provider: the unsliced job took $((SECONDS - started)) s"
     emulator_admin GET stats > "$WORK/$provider-whole-stats.json"
     emulator_admin GET scans > "$WORK/$provider-whole-scans.json"
 
-    "$PY" check.py job --provider "$provider" --inventory inventory.yml --slices "$SLICES" \
+    "$PY" check.py job --provider "$provider" --inventory "$WORK/inventory-$LARGE.yml" --slices "$SLICES" \
         --slice-logs "$WORK/$provider-slice" --slice-reports "$WORK/$provider-slices" --job-ids 701 702 703 704 \
         --merged "$WORK/$provider-merged" --whole "$WORK/$provider-whole" --whole-log "$WORK/$provider-whole.log" \
         --sliced-stats "$WORK/$provider-sliced-stats.json" --sliced-scans "$WORK/$provider-sliced-scans.json" \
-        --whole-stats "$WORK/$provider-whole-stats.json" --whole-scans "$WORK/$provider-whole-scans.json"
+        --whole-stats "$WORK/$provider-whole-stats.json" --whole-scans "$WORK/$provider-whole-scans.json" || checks_failed=1
 done
+
+# The scale check on API calls, for a sliced job: the same slices (the same host numbers, in
+# check mode) against a fleet five times smaller list about as much. Each slice pays for its own
+# hosts, not for the fleet.
+SMALL=200
+stop_emulator
+start_emulator --generate-hosts "$SMALL" --images-per-host 6
+"$PY" check.py inventory --fleet "$SMALL" > "$WORK/inventory-$SMALL.yml"
+for provider in hss tcss; do
+    emulator_admin POST reset
+    sliced_job "$WORK/$provider-small-check" "$WORK/inventory-$SMALL.yml" -e image_scan_provider="$provider" \
+        -e image_scan_fail_on=high -e image_scan_show_summary=false --check
+    emulator_admin GET stats > "$WORK/$provider-small-check-stats.json"
+    "$PY" check.py scale --provider "$provider" --small "$WORK/$provider-small-check-stats.json" --small-fleet "$SMALL" \
+        --large "$WORK/$provider-check-stats.json" --large-fleet "$LARGE" || checks_failed=1
+done
+# Every check ran; any that failed fails the target.
+[ "$checks_failed" -eq 0 ]
