@@ -99,18 +99,19 @@ def start_problems(params):
     return []
 
 
-def plan_argument_spec(batch=True):
-    """Options of the scan modules that decide per image whether it needs a scan."""
+def plan_argument_spec(batch=True, batch_default=100):
+    """Options of the scan modules that decide per image whether it needs a scan; with
+    ``batch``, ``batch_size`` (default ``batch_default``; ``None``: no batches)."""
     spec = dict(max_age=dict(type="str"), force=dict(type="bool", default=False))
     if batch:
-        spec["batch_size"] = dict(type="int", default=100)
+        spec["batch_size"] = dict(type="int", default=batch_default)
     return spec
 
 
-def scan_argument_spec(spec, batch=True):
+def scan_argument_spec(spec, batch=True, batch_default=100):
     """A scan module's own options ``spec`` with the plan and wait options."""
     spec = dict(spec)
-    spec.update(plan_argument_spec(batch=batch))
+    spec.update(plan_argument_spec(batch=batch, batch_default=batch_default))
     spec.update(wait_argument_spec())
     return spec
 

@@ -229,8 +229,36 @@ class ImageScan(_ops.ScanRun):
         self.warned = set()
         self.client = module.client
         self.raw = self.result["raw"]
+        # Tasks T3 reports (one-click tasks): only those are completed by a T3 read.
+        self.one_click_ids = set()
+        # The tasks this run started, and those of others it waited for (None: not named).
+        self.started = []
+        self.followed = []
+        # The images as first listed (id -> normalised image), to see what others scanned since.
+        self.first_seen = {}
 
     def run(self):
+        try:
+            return self.run_state()
+        except (_ops.ModuleError, ApiError) as exc:
+            named = self.named_tasks()
+            if not named:
+                raise
+            error = exc if isinstance(exc, _ops.ModuleError) else _ops.ModuleError(None, error=exc)
+            error.msg = "%s (%s)" % (error.msg, named)
+            error.result["msg"] = error.msg
+            raise error
+
+    def named_tasks(self):
+        """Every task this run started or followed, in words (empty when there is none)."""
+        parts = []
+        for what, tasks in (("started", self.started), ("followed", self.followed)):
+            if tasks:
+                parts.append("this run %s the scan task(s) %s" % (what, ", ".join(
+                    task_id or "(not named by TCSS)" for task_id in tasks)))
+        return "; ".join(parts)
+
+    def run_state(self):
         problems = list_problems(self.params, ("images", "filters", "exclude_image_ids", "cluster_ids"), None)
         problems.extend(ts.scan_problems(self.params))
         if problems:
@@ -254,10 +282,15 @@ class ImageScan(_ops.ScanRun):
             self.warned.add(text)
             self.module.warn(text)
 
-    def refine(self, task):
-        """Complete an ended one-click task with T3's SubStatus and start time."""
-        if task.get("id"):
-            return ts.merge_task(task, read_one_click(self.client, self.raw))
+    def refine(self, task, always=False):
+        """Complete an ended one-click task with T3's SubStatus and start time. T3 reports only
+        the one-click task: it is read for a task known to be one (or, ``always``, for a task
+        given by ID, which may be one), never for the others."""
+        if task.get("id") and (always or task["id"] in self.one_click_ids):
+            one_click = read_one_click(self.client, self.raw)
+            if one_click is not None and one_click["id"] == task["id"]:
+                self.one_click_ids.add(task["id"])
+            return ts.merge_task(task, one_click)
         return task
 
     def find_running_task(self):
@@ -265,6 +298,7 @@ class ImageScan(_ops.ScanRun):
         it runs (without an ID), else ``None``."""
         one_click = read_one_click(self.client, self.raw)
         if one_click is not None and one_click["status"] == _scan.TASK_RUNNING:
+            self.one_click_ids.add(one_click["id"])
             return self.read_task(one_click["id"], begin_time=one_click["begin_time"])
         latest = self.read_task(None)
         if latest["status"] == _scan.TASK_RUNNING and latest["total"]:
@@ -301,22 +335,19 @@ class ImageScan(_ops.ScanRun):
                 return True
         return False
 
-    def yield_to(self, running, must_scan):
-        """Another scan runs. Without ``must_scan`` follow it (True); with it, wait for it to end
-        so that ours can be sent (False)."""
+    def follow_other(self, running):
+        """Wait for a scan that is not this run's (another job's, or someone else's) to end."""
         self.track(running)
-        if not must_scan:
-            self.result["attached"] = True
-            return True
-        self.wait(running, what="the scan already running", own=False)
-        return False
+        if running.get("id") not in self.followed:
+            self.followed.append(running.get("id"))
+        return self.wait(running, what="the scan already running", own=False)
 
-    def start(self, params, before, relist, must_scan):
-        """Send T1 once for this intent (``_ops.send_once``); the task started, or the running
-        task followed instead (``attached``). ``before``/``relist`` describe the selected images,
-        to recognise the effect of a request whose answer was lost. TCSS runs one scan at a time:
-        with ``must_scan`` a running scan is waited for and the request sent again (within the
-        run's deadline); without it the running scan is followed."""
+    def send_trigger(self, params, before, relist):
+        """Send T1 once for this intent (``_ops.send_once``) and return the task it started.
+        ``before``/``relist`` describe the selected images, to recognise the effect of a request
+        whose answer was lost. A refusal (``ErrAlreadyScanning``) is raised as it came: nothing
+        was started, and what it means is found by looking (``resolve_refusal``), never by
+        sending the same request again."""
 
         start_timeout = self.params.get("start_timeout") or 0
         first_look = {}
@@ -333,45 +364,79 @@ class ImageScan(_ops.ScanRun):
                 return _ops.unknown()
             return _ops.not_applied()
 
-        refused = rounds = 0
-        while True:
-            try:
-                sent = _ops.send_once("CreateAssetImageScanTask", lambda: self.client.create_asset_image_scan_task(params),
-                                      look, self.params["backoff_retries"],
-                                      confirm_timeout=start_timeout + 2 * self.params["wait_sleep"],
-                                      confirm_sleep=self.params["wait_sleep"])
-                break
-            except ApiError as exc:
-                if exc.code != ts.ERR_ALREADY_SCANNING:
-                    raise _ops.ModuleError("Could not start the scan", error=exc)
-                running = self.find_running_task()
-                if running is None:
-                    refused += 1
-                    if refused > 1:
-                        raise _ops.ModuleError("TCSS refused to start the scan although no scan seems to run; the "
-                                               "account may lack the scan authorisation", error=exc)
-                    continue
-                if self.yield_to(running, must_scan):
-                    return running
-            # The other scan ended: send again within the deadline, pausing after the first round
-            # (TCSS's answers may lag behind the end of the other scan).
-            rounds += 1
-            if self.remaining() <= 0:
-                raise _ops.ModuleError("TCSS still refuses to start the scan after %s seconds (wait_timeout): "
-                                       "another scan keeps running" % self.params["wait_timeout"])
-            if rounds > 1:
-                _clock.sleep(min(self.params["wait_sleep"], self.remaining()))
+        try:
+            sent = _ops.send_once("CreateAssetImageScanTask", lambda: self.client.create_asset_image_scan_task(params),
+                                  look, self.params["backoff_retries"],
+                                  confirm_timeout=start_timeout + 2 * self.params["wait_sleep"],
+                                  confirm_sleep=self.params["wait_sleep"])
+        except ApiError as exc:
+            if exc.code == ts.ERR_ALREADY_SCANNING:
+                raise
+            raise _ops.ModuleError("Could not start the scan", error=exc)
         self.result["changed"] = True
         self.triggered_at = self.triggered_at or sent.sent_at
         if sent.answered:
             self.raw["create"].append(sent.answer)
             task_id = sent.answer.get("TaskID")
+            if task_id and params.get("IsOneClickScanningTask"):
+                self.one_click_ids.add(task_id)
             task = self.shown_task(task_id, sent.sent_at) if task_id else self.read_task(None)
         else:
             # The answer was lost but the look found the effect: the task found is this run's own.
             task = sent.look.value or self.find_running_task() or self.read_task(None)
             task["begin_time"] = task.get("begin_time") or sent.sent_at
+        self.started.append(task.get("id"))
         return self.track(task)
+
+    def resolve_refusal(self, error, explained):
+        """What an ``ErrAlreadyScanning`` refusal means, found by looking, never by sending again.
+
+        TCSS answers it while a scan runs, and also when the request names images the account may
+        not scan. A running task (which TCSS may show late, so it is looked for until
+        ``start_timeout``) is returned as ``(task, None)``; ``explained()`` tells what else the
+        look found (such as images now shown unauthorised, or scanned by someone else), returned
+        as ``(None, found)``. When neither shows by ``start_timeout`` the run fails: the request
+        is not sent again."""
+        start_timeout = self.params.get("start_timeout") or 0
+        until = _clock.monotonic() + start_timeout
+        while True:
+            running = self.find_running_task()
+            if running is not None:
+                return running, None
+            found = explained()
+            if found is not None:
+                return None, found
+            left = until - _clock.monotonic()
+            if left <= 0:
+                raise _ops.ModuleError("TCSS refused to start the scan although no scan runs and no image of the "
+                                       "request is shown unauthorised after looking for %s seconds (start_timeout); "
+                                       "the account may lack the authorisation to scan these images; the request is "
+                                       "not sent again" % start_timeout, error=error)
+            _clock.sleep(min(self.params["wait_sleep"], left))
+
+    def check_deadline(self, rounds):
+        """Before a request is sent again after the scan that refused it ended: within the run's
+        deadline, pausing from the second round on (TCSS's answers may lag behind the end of the
+        other scan)."""
+        if self.remaining() <= 0:
+            raise _ops.ModuleError("TCSS still refuses to start the scan after %s seconds (wait_timeout): "
+                                   "another scan keeps running" % self.params["wait_timeout"])
+        if rounds > 1:
+            _clock.sleep(min(self.params["wait_sleep"], self.remaining()))
+
+    def start_selection(self, params, before, relist):
+        """Start the scan of a selection (``filters``, ``all_images``): the task started, or the
+        scan that runs already, followed instead (``attached``): TCSS scans one selection at a time
+        and the running one is taken as the answer."""
+        try:
+            return self.send_trigger(params, before, relist)
+        except ApiError as exc:
+            running, dummy = self.resolve_refusal(exc, lambda: None)
+        self.track(running)
+        if running.get("id") not in self.followed:
+            self.followed.append(running.get("id"))
+        self.result["attached"] = True
+        return running
 
     def shown_task(self, task_id, sent_at):
         """The task ``task_id`` just created, once TCSS shows it: until ``start_timeout`` a
@@ -438,8 +503,7 @@ class ImageScan(_ops.ScanRun):
         running = self.find_running_task()
         if running is not None:
             self.result["attached"] = True
-            self.track(running)
-            self.wait(running, what="the scan already running", own=False)
+            self.follow_other(running)
 
     def task_params(self, **selection):
         p = self.params
@@ -460,19 +524,108 @@ class ImageScan(_ops.ScanRun):
         if not to_scan:
             self.follow_running(skipped)
             return self.done("No image needs a scan.")
-        groups = _scan.batches([ref["id"] for ref in to_scan], params["batch_size"])
+        size = params["batch_size"] or len(to_scan)
+        planned = len(_scan.batches(to_scan, size))
         if self.check_mode:
             self.result["changed"] = True
-            return self.done("Would start %d scan task(s) for %d image(s)." % (len(groups), len(to_scan)))
-        before = self.selection_state(rows)
-        for number, group in enumerate(groups):
-            task = self.start(self.task_params(images=group, scan_scope="selected"),
-                              dict((i, before.get(i)) for i in group if i in before),
-                              lambda group=group: self.list_images(image_ids=group), must_scan=True)
-            if number < len(groups) - 1 or params["wait"]:
-                what = "scan task %d of %d" % (number + 1, len(groups)) if len(groups) > 1 else "the scan task"
+            return self.done("Would start %d scan task(s) for %d image(s)." % (planned, len(to_scan)))
+        self.first_seen = dict((row.get("ImageID"), ts.normalise_image(row)) for row in rows)
+        count = self.scan_images([ref["id"] for ref in to_scan], size, planned)
+        triggered = len(self.result["images_triggered"])
+        if not count:
+            return self.done("No image needs a scan any more: another scan covered them, or TCSS will not scan them "
+                             "(see images_skipped).")
+        return self.done("Started %d scan task(s) for %d image(s)." % (count, triggered))
+
+    def scan_images(self, ids, size, planned):
+        """Start the scans of ``ids`` (one task, or tasks of ``size`` images one after another)
+        and return how many were started.
+
+        TCSS runs one scan at a time. A request refused because another scan runs (another job's)
+        waits for that scan and then plans again: what the other scan covered is left out, only
+        what is still needed is sent. The batches of this run are each waited for before the
+        next one is planned and sent; the last one only with ``wait``.
+        """
+        pending = list(ids)
+        count = rounds = 0
+        while pending:
+            group = pending[:size]
+            try:
+                task = self.send_trigger(self.task_params(images=group, scan_scope="selected"), self.state_of(group),
+                                         lambda group=group: self.list_images(image_ids=group))
+            except ApiError as exc:
+                pending = self.after_refusal(exc, group, pending, size)
+                rounds += 1
+                if pending:
+                    self.check_deadline(rounds)
+                continue
+            count += 1
+            rounds = 0
+            pending = pending[len(group):]
+            if pending or self.params["wait"]:
+                what = "scan task %d of %d" % (count, planned) if planned > 1 else "the scan task"
                 self.wait(task, what=what)
-        return self.done("Started %d scan task(s) for %d image(s)." % (len(groups), len(to_scan)))
+            if pending:
+                # Another job may have scanned some of the next images meanwhile.
+                pending = self.replan(pending, self.list_images(image_ids=pending))
+        return count
+
+    def state_of(self, ids):
+        """``selection_state`` of the images ``ids`` as first listed."""
+        state = {}
+        for image_id in ids:
+            image = self.first_seen.get(image_id)
+            if image is not None:
+                state[image_id] = (image["scan_status"], image["latest_scan_time"])
+        return state
+
+    def after_refusal(self, error, group, pending, size):
+        """T1 for ``group`` was refused (``ErrAlreadyScanning``): look. A running scan is waited
+        for, then the images still pending are planned again; images shown unauthorised or
+        scanned by someone else since they were listed are left out. The request for ``group``
+        is sent again only after a running scan was seen, never after a look that found nothing
+        (``resolve_refusal`` fails then)."""
+        left = {"pending": pending}
+
+        def explained():
+            left["pending"] = self.replan(left["pending"], self.list_images(image_ids=left["pending"]))
+            return left["pending"] if left["pending"][:size] != group else None
+
+        running, replanned = self.resolve_refusal(error, explained)
+        if running is None:
+            return replanned
+        self.follow_other(running)
+        return self.replan(left["pending"], self.list_images(image_ids=left["pending"]))
+
+    def replan(self, pending, rows):
+        """The images of ``pending`` that still need this run's scan, from their T5 ``rows`` now.
+
+        Left out (moved from ``images_triggered`` to ``images_skipped`` with the reason): images
+        TCSS now shows unauthorised (``unscannable``), being scanned, or scanned since this run
+        first listed them (by another task: what it found is fresh, also with ``force``), and
+        images TCSS no longer lists."""
+        now = dict((row.get("ImageID"), ts.normalise_image(row)) for row in rows)
+        keep, dropped = [], {}
+        for image_id in pending:
+            image = now.get(image_id)
+            first = self.first_seen.get(image_id) or {}
+            if image is None:
+                dropped[image_id] = _scan.image_ref(first, "TCSS no longer lists this image")
+            elif image["scan_status"] == ts.IMAGE_UNSCANNABLE:
+                dropped[image_id] = _scan.image_ref(image, "unscannable: %s" % image["unscannable_reason"])
+            elif image["scan_status"] in _scan.IMAGE_IN_PROGRESS:
+                dropped[image_id] = _scan.image_ref(image, "another scan is %s it" % image["scan_status"])
+            elif _ops.effect_seen(first, image):
+                dropped[image_id] = _scan.image_ref(image, "scanned by another task during this run (%s at %s)"
+                                                    % (image["scan_status"], image["latest_scan_time"]))
+            else:
+                keep.append(image_id)
+        if dropped:
+            self.result["images_triggered"] = [ref for ref in self.result["images_triggered"]
+                                               if ref["id"] not in dropped]
+            self.result["images_skipped"] = self.result["images_skipped"] + [dropped[i] for i in pending
+                                                                             if i in dropped]
+        return keep
 
     def cluster_image_ids(self):
         """IDs of the images on the hosts of ``cluster_ids`` (T7 then T8)."""
@@ -510,9 +663,9 @@ class ImageScan(_ops.ScanRun):
         # refuse it (a scope such as all_authorized leaves them out itself).
         unscannable = [ref["id"] for ref in skipped if ref["scan_status"] == ts.IMAGE_UNSCANNABLE and filters]
         exclude = _scan.unique(list(params["exclude_image_ids"] or []) + unscannable) or None
-        task = self.start(self.task_params(filters=params["filters"], exclude_image_ids=exclude,
-                                           scan_scope=scope, cluster_ids=params["cluster_ids"]),
-                          self.selection_state(rows), lambda: self.list_images(filters), must_scan=False)
+        task = self.start_selection(self.task_params(filters=params["filters"], exclude_image_ids=exclude,
+                                                     scan_scope=scope, cluster_ids=params["cluster_ids"]),
+                                    self.selection_state(rows), lambda: self.list_images(filters))
         attached = self.result["attached"]
         if params["wait"]:
             self.wait(task, what="the scan already running" if attached else "the scan task", own=not attached)
@@ -523,7 +676,7 @@ class ImageScan(_ops.ScanRun):
     def follow(self):
         """state=present with task_id: report the task and wait for it when asked."""
         task_id = self.params["task_id"].strip()
-        task = self.track(self.refine(self.read_task(task_id)))
+        task = self.track(self.refine(self.read_task(task_id), always=True))
         if self.params["wait"] and not _scan.task_is_done(task["status"]):
             task = self.wait(task)
         return self.done("Task %s is %s." % (task_id, task["status"]))
@@ -532,7 +685,7 @@ class ImageScan(_ops.ScanRun):
 
     def stop_task(self):
         task_id = self.params["task_id"].strip()
-        task = self.track(self.refine(self.read_task(task_id)))
+        task = self.track(self.refine(self.read_task(task_id), always=True))
         if _scan.task_is_done(task["status"]):
             return self.done("Task %s already ended (%s)." % (task_id, task["status"]))
         self.result["changed"] = True
@@ -554,7 +707,7 @@ class ImageScan(_ops.ScanRun):
             raise
         if sent.answered:
             self.raw["stop"].append(sent.answer)
-        self.track(self.refine(self.read_task(task_id, begin_time=task.get("begin_time"))), replaces=task)
+        self.track(self.refine(self.read_task(task_id, begin_time=task.get("begin_time")), always=True), replaces=task)
         return self.done("Stopped task %s." % task_id)
 
     def stop_images(self):

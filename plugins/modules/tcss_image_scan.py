@@ -16,12 +16,23 @@ description:
   - "Idempotent: before starting a scan the module lists the selected images (C(DescribeAssetImageList)) and decides
     per image whether it needs one: an image being scanned is left alone, an image whose last scan is younger than
     O(max_age) is skipped, O(force) scans everything. When no image needs a scan, nothing is started."
+  - "With O(images), one task carries every image that needs a scan: C(CreateAssetImageScanTask) documents no limit
+    on the number of C(Images) of one request (neither the API reference nor the SDK model states one). O(batch_size)
+    splits the images into smaller tasks for those who want them."
   - "TCSS runs one scan at a time. When a scan is already running (C(FailedOperation.ErrAlreadyScanning)) the module
     does not fail: with O(filters) or O(all_images) it reports C(changed=false) and follows the running scan; with
-    O(images) it waits for the running scan to end and then starts its own (within O(wait_timeout))."
+    O(images) it waits for the running scan to end (within O(wait_timeout)), lists the images again and plans again:
+    the images the other scan covered meanwhile (scanned since this run listed them, or being scanned) are left out,
+    with the reason, and only those still needing a scan are sent. Concurrent jobs (such as the slices of a sliced
+    AWX job) that share images thus scan each image once."
+  - "C(FailedOperation.ErrAlreadyScanning) also means that the request names images the account may not scan. When no
+    scan runs, the module looks instead of sending the request again: images TCSS now shows with C(IsAuthorized=0)
+    become C(unscannable) (in RV(images_skipped), with the reason), are never triggered, and the others are sent in a
+    new request; when nothing explains the refusal by O(start_timeout), the module fails, naming the refusal."
   - "A start request is never repeated blindly: after an answer that did not come (reset connection, read timeout,
     server error, unreadable answer) the module looks for the effect of the request (the running task, the status of
     the selected images) before sending it again, so one run starts at most one task per batch."
+  - A failure names every task the run started or waited for.
   - The deprecated C(All) parameter of C(CreateAssetImageScanTask) is never sent; O(all_images) leaves the selection
     to O(scan_scope).
 options:
@@ -37,7 +48,7 @@ options:
     description:
       - IDs of the images to scan (C(ImageID) of M(cloudsec.image_scan.tcss_image_info), such as C(sha256:...)).
       - Exactly one of O(images), O(filters) and O(all_images=true) is required unless O(task_id) is set.
-      - The images are scanned in batches of at most O(batch_size) IDs, one task per batch.
+      - The images that need a scan are scanned in one task, or in tasks of at most O(batch_size) images.
       - IDs that TCSS does not list fail the task before any scan is started.
     type: list
     elements: str
@@ -124,6 +135,12 @@ options:
         service's latest scan status.
     type: bool
     default: false
+  batch_size:
+    description:
+      - With O(images), at most this many images in one task; the tasks run one after another.
+      - When not set, one task carries every image that needs a scan. TCSS documents no limit on the images of one
+        request.
+    type: int
   task_id:
     description:
       - ID of an existing task.
@@ -132,9 +149,10 @@ options:
       - With O(state=absent) the task is stopped.
     type: str
 notes:
-  - With O(images), at most O(batch_size) image IDs per task. TCSS refuses a second task while one runs, so the
-    batches run one after another and each batch is waited for before the next one starts, even with O(wait=false)
-    (which then only skips waiting for the last batch). All of this happens within one O(wait_timeout).
+  - With O(images) and O(batch_size), at most O(batch_size) image IDs per task. TCSS refuses a second task while one
+    runs, so the batches run one after another and each batch is waited for before the next one is planned again and
+    started, even with O(wait=false) (which then only skips waiting for the last batch). All of this happens within
+    one O(wait_timeout).
   - A task of this run (or the task O(task_id) waited for) that ends stopped, timed out or failed fails the module,
     with the task in the result.
   - A scan that must wait for another one (a running scan, or an earlier batch) waits within O(wait_timeout) even
@@ -159,7 +177,6 @@ extends_documentation_fragment:
   - cloudsec.image_scan.tcss
   - cloudsec.image_scan.connection
   - cloudsec.image_scan.plan
-  - cloudsec.image_scan.plan.BATCH
   - cloudsec.image_scan.wait
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
@@ -305,7 +322,9 @@ task:
       elements: dict
       sample: []
 tasks:
-  description: Every task started or followed by this run, in order (one per batch with O(images)).
+  description:
+    - Every task started or followed by this run, in order (one per batch with O(images) and O(batch_size)).
+    - A scan of another job that this run waited for comes before the task started after it.
   returned: always
   type: list
   elements: dict
@@ -322,6 +341,8 @@ clock_offset:
 images_triggered:
   description:
     - The images the task(s) scan (would scan in check mode), each with the reason.
+    - An image another scan covered while this run waited for it is not among them but in RV(images_skipped), with
+      the reason (such as C(scanned by another task during this run)).
     - With O(filters) or O(all_images) TCSS scans the whole selection once an image of it needs a scan; images that
       did not need one are listed too, with the reason they would have been skipped.
   returned: when O(state=present) and O(task_id) is not set
@@ -443,7 +464,7 @@ def argument_spec():
         start_timeout=dict(type="int", default=120),
         one_click=dict(type="bool", default=False),
         task_id=dict(type="str"),
-    ))
+    ), batch_default=None)
 
 
 def main():

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tcss_image_scan against the emulator: bad input, plan, check mode, trigger, wait, idempotence,
-# force, batches, a scan already running, and no secret in -vvvv output.
+# force, batches, a scan already running, two concurrent jobs sharing images, and no secret in
+# -vvvv output.
 # Faults, time-outs and stops are in module_tcss_image_scan_faults.
 set -eux
 
@@ -22,13 +23,25 @@ fi
 
 # Scans long enough for a second request to arrive while the first one runs.
 stop_emulator
-start_emulator --scan-seconds 3
+start_emulator --scan-seconds 6
 ansible-playbook -i inventory running.yml "$@"
 
 # New tasks shown late (ResourceNotFound at first) and images without a licence.
 stop_emulator
 start_emulator --scan-seconds 1 --realism lag,licences --lag-seconds 3
 ansible-playbook -i inventory realism.yml "$@"
+
+# Two jobs at once whose images overlap, against one emulator that scans images two seconds each,
+# two at a time, shows new tasks late and has images without a licence: each image is scanned once.
+stop_emulator
+start_emulator --image-seconds 2 --scan-parallelism 2 --realism lag,licences --lag-seconds 6
+ansible-playbook -i inventory concurrent.yml -e job=first -e "out=$WORK/first.json" "$@" &
+first=$!
+ansible-playbook -i inventory concurrent.yml -e job=second -e "out=$WORK/second.json" "$@" &
+second=$!
+wait "$first"
+wait "$second"
+ansible-playbook -i inventory concurrent_check.yml -e "first=$WORK/first.json" -e "second=$WORK/second.json" "$@"
 
 # The cloud's clock runs ahead.
 stop_emulator

@@ -158,6 +158,37 @@ def test_scan_types_and_task_options_are_sent(run):
         "ScanScope": 1, "Timeout": 900, "IsOneClickScanningTask": True}]
 
 
+def test_one_task_carries_every_image_without_batch_size(run):
+    ids = ["sha256:%064x" % n for n in range(250)]
+    fake = fake_with(*unscanned(*ids))
+    result = run(module, fake, {"images": ids, "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    creates = fake.params_of("CreateAssetImageScanTask")
+    assert len(creates) == 1 and creates[0]["Images"] == ids
+    assert [t["id"] for t in result["tasks"]] == ["task-1"] and result["task"]["total"] == 250
+    assert "Started 1 scan task(s) for 250 image(s)" in result["msg"]
+    # The task is not a one-click task: T3 knows nothing of it and is not read; T2 answers.
+    assert fake.actions("DescribeAssetImageScanTask") == 0
+
+
+def test_check_mode_says_one_task_without_batch_size(run):
+    ids = ["sha256:%064x" % n for n in range(250)]
+    fake = fake_with(*unscanned(*ids))
+    result = run(module, fake, {"images": ids}, check_mode=True)
+    assert result["changed"] is True and len(result["images_triggered"]) == 250
+    assert "Would start 1 scan task(s) for 250 image(s)" in result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 0
+
+
+def test_batches_do_not_read_the_one_click_task(run):
+    fake = fake_with(*unscanned(A, B, C))
+    result = run(module, fake, {"images": [A, B, C], "batch_size": 1, "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 3
+    assert fake.actions("DescribeAssetImageScanTask") == 0
+    assert fake.actions("DescribeAssetHostList") == 0
+
+
 def test_check_mode_starts_nothing(run):
     fake = fake_with(*unscanned(A, B, C))
     result = run(module, fake, {"images": [A, B, C], "batch_size": 2}, check_mode=True)
@@ -222,15 +253,21 @@ def test_images_wait_for_the_running_scan_then_start(run):
     assert result["task"]["id"] == "task-2" and result["task"]["status"] == "succeeded"
 
 
-def test_already_scanning_without_a_running_scan_means_no_authorisation(run):
+def test_already_scanning_without_a_running_scan_means_no_authorisation(run, clock):
     fake = fake_with(*unscanned(A))
     fake.fault("CreateAssetImageScanTask", ("error", "FailedOperation.ErrAlreadyScanning", "no permission"),
                ("error", "FailedOperation.ErrAlreadyScanning", "no permission"))
-    result = run(module, fake, {"images": [A]})
-    assert result["failed"] is True
+    started = clock.monotonic()
+    result = run(module, fake, {"images": [A], "start_timeout": 30, "wait_sleep": 5})
+    assert result["failed"] is True and result["changed"] is False
     assert "authorisation" in result["msg"] and "FailedOperation.ErrAlreadyScanning" in result["msg"]
+    assert "not sent again" in result["msg"]
     assert result["error"]["error_code"] == "FailedOperation.ErrAlreadyScanning"
     assert fake.tasks == []
+    # Resolved by looking (tasks and the images' authorisation) until start_timeout, never by sending again.
+    assert fake.actions("CreateAssetImageScanTask") == 1
+    assert fake.actions("DescribeAssetImageList") >= 2
+    assert clock.monotonic() - started >= 30
 
 
 def test_the_running_scan_outlasting_wait_timeout_fails_with_it(run):
@@ -241,6 +278,112 @@ def test_the_running_scan_outlasting_wait_timeout_fails_with_it(run):
     assert "task-1" in result["msg"] and "already running" in result["msg"]
     assert result["task_id"] == "task-1"
     assert len(fake.tasks) == 1
+
+
+# -- another job's scan: wait, plan again, scan only what is still needed ------------------------
+
+def _before_first_create(fake, hook):
+    """Run ``hook()`` just before the fake handles its first CreateAssetImageScanTask: what
+    another job does between this run's listing and its trigger."""
+    original = fake.do_CreateAssetImageScanTask
+    state = {"done": False}
+
+    def create(params):
+        if not state["done"]:
+            state["done"] = True
+            hook()
+        return original(params)
+
+    fake.do_CreateAssetImageScanTask = create
+
+
+def test_a_scan_of_another_job_is_waited_for_and_only_the_rest_is_sent(run):
+    fake = fake_with(*unscanned(A, B, C))
+    _before_first_create(fake, lambda: fake.start_foreign_task([A, B]))
+    result = run(module, fake, {"images": [A, B, C], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["changed"] is True
+    assert [p["Images"] for p in fake.params_of("CreateAssetImageScanTask")] == [[A, B, C], [C]]
+    assert [t.image_ids for t in fake.tasks] == [[A, B], [C]]
+    assert [ref["id"] for ref in result["images_triggered"]] == [C]
+    skipped = dict((ref["id"], ref["reason"]) for ref in result["images_skipped"])
+    assert sorted(skipped) == [A, B] and all("scanned by another task" in r for r in skipped.values())
+    assert [t["status"] for t in result["tasks"]] == ["succeeded", "succeeded"]
+    assert result["task"]["id"] == "task-2"
+
+
+def test_a_scan_of_another_job_covering_everything_starts_nothing(run):
+    fake = fake_with(*unscanned(A, B))
+    _before_first_create(fake, lambda: fake.start_foreign_task([A, B], one_click=True))
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1, "force": True})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["changed"] is False and result["images_triggered"] == []
+    assert fake.actions("CreateAssetImageScanTask") == 1 and len(fake.tasks) == 1
+    assert result["task"]["id"] == "task-1" and result["task"]["status"] == "succeeded"
+    assert "another scan covered them" in result["msg"]
+
+
+def test_batches_plan_again_after_each_batch(run):
+    fake = fake_with(*unscanned(A, B, C, D, E))
+
+    def scanned_elsewhere():
+        fake.images[C].update(ScanStatus="scanned", ScanTime="2026-01-01 08:00:30")
+
+    _before_first_create(fake, scanned_elsewhere)
+    result = run(module, fake, {"images": [A, B, C, D, E], "batch_size": 2, "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert [p["Images"] for p in fake.params_of("CreateAssetImageScanTask")] == [[A, B], [D, E]]
+    assert C not in [ref["id"] for ref in result["images_triggered"]]
+    assert "Started 2 scan task(s) for 4 image(s)" in result["msg"]
+
+
+def test_an_image_refused_as_unauthorised_is_left_out_and_the_rest_sent_once(run):
+    fake = fake_with(*unscanned(A, B))
+    _before_first_create(fake, lambda: fake.images[B].update(IsAuthorized=0))
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert [p["Images"] for p in fake.params_of("CreateAssetImageScanTask")] == [[A, B], [A]]
+    assert [ref["id"] for ref in result["images_triggered"]] == [A]
+    skipped = dict((ref["id"], ref) for ref in result["images_skipped"])
+    assert skipped[B]["scan_status"] == "unscannable" and "IsAuthorized 0" in skipped[B]["reason"]
+    assert result["changed"] is True and len(fake.tasks) == 1
+
+
+def test_only_images_refused_as_unauthorised_change_nothing(run):
+    fake = fake_with(*unscanned(A))
+    _before_first_create(fake, lambda: fake.images[A].update(IsAuthorized=0))
+    result = run(module, fake, {"images": [A], "wait_sleep": 1})
+    assert result.get("failed") is not True, result["msg"]
+    assert result["changed"] is False and result["images_triggered"] == []
+    assert result["images_skipped"][0]["scan_status"] == "unscannable"
+    assert fake.actions("CreateAssetImageScanTask") == 1 and fake.tasks == []
+
+
+def test_a_failure_names_the_tasks_started_and_followed(run):
+    fake = fake_with(*unscanned(A, B))
+    _before_first_create(fake, lambda: fake.start_foreign_task([A], one_click=True))
+    # The listing after the other scan ended fails: the run names the task it waited for.
+    fake.fault("DescribeAssetImageList", "none", ("error", "AuthFailure.UnauthorizedOperation", "denied"))
+    result = run(module, fake, {"images": [A, B], "wait_sleep": 1})
+    assert result["failed"] is True
+    assert "AuthFailure.UnauthorizedOperation" in result["msg"]
+    assert "followed the scan task(s) task-1" in result["msg"]
+    assert result["error"]["error_code"] == "AuthFailure.UnauthorizedOperation"
+
+
+def test_a_timeout_names_every_task_started(run):
+    fake = fake_with(*unscanned(A, B), polls_to_finish=3)
+    result = run(module, fake, {"images": [A, B], "batch_size": 1, "wait_sleep": 1, "wait_timeout": 1})
+    assert result["failed"] is True and "Timed out" in result["msg"]
+    assert "this run started the scan task(s) task-1" in result["msg"]
+
+
+def test_selection_refused_without_a_running_scan_is_not_sent_again(run):
+    fake = fake_with(*unscanned(A))
+    fake.fault("CreateAssetImageScanTask", ("error", "FailedOperation.ErrAlreadyScanning", "no permission"))
+    result = run(module, fake, {"all_images": True, "start_timeout": 10, "wait_sleep": 1})
+    assert result["failed"] is True and result["changed"] is False
+    assert fake.actions("CreateAssetImageScanTask") == 1 and fake.tasks == []
 
 
 # -- lost answers: one intent, at most one task ---------------------------------------------------
