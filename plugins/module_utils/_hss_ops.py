@@ -116,8 +116,8 @@ def rows_of_hosts(client, host_ids, statuses, key, **query):
         rows = [row for row in rows if row.get("host_id") in keep]
     # One order whatever the hosts and the way they were listed: every host lists its images in
     # the same order in a slice of a job as in the whole job.
-    rows.sort(key=lambda row: tuple(str(row.get(k) or "") for k in ("image_name", "image_version", "image_id",
-                                                                      "host_id")))
+    order = ("image_name", "image_version", "image_id", "host_id")
+    rows.sort(key=lambda row: tuple(str(row.get(k) or "") for k in order))
     return rows, walked
 
 

@@ -73,8 +73,8 @@ options:
   host_ids:
     description:
       - With O(images) given by image ID or digest, look them up among the images of the hosts with these HSS host IDs
-        only, and plan each scan on those hosts' rows: the listing costs calls for these hosts rather than for the
-        whole fleet (as O(cloudsec.image_scan.hss_image_info#module:host_ids) lists them).
+        only, and plan each scan on those hosts' rows. The listing then costs calls for these hosts rather than for
+        the whole fleet (as O(cloudsec.image_scan.hss_image_info#module:host_ids) lists them).
       - An image not on one of these hosts fails the task before a scan is started, as an image HSS does not list.
       - Cannot be combined with O(all_images), O(host_name), O(host_id) or O(host_ip).
     type: list

@@ -238,8 +238,8 @@ def input_problems(params):
 
 def main():
     module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True,
-                        mutually_exclusive=[("match_hosts", name) for name in ("host_name", "host_id", "host_ip",
-                                                                                "max_results")])
+                        mutually_exclusive=[("match_hosts", name)
+                                            for name in ("host_name", "host_id", "host_ip", "max_results")])
     params = module.params
     result = dict(changed=False, hosts=[], raw=[])
 

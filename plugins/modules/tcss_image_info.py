@@ -303,8 +303,8 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock,
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import (attach_hosts, findings, images_of_hosts,
-                                                                                   list_images)
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import (
+    attach_hosts, findings, images_of_hosts, list_images)
 
 
 def argument_spec():

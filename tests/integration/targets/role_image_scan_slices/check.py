@@ -116,8 +116,8 @@ def cmd_job(args):
         check(sorted(failed) == sorted(hosts), "slice %d ran on %s, its hosts are %s" % (k + 1, sorted(failed), hosts))
         for host in hosts:
             check(mine.get(host) == whole_verdicts.get(host),
-                  "%s: (status, result, passed) %s in slice %d, %s unsliced" % (host, mine.get(host), k + 1,
-                                                                              whole_verdicts.get(host)))
+                  "%s: (status, result, passed) %s in slice %d, %s unsliced"
+                  % (host, mine.get(host), k + 1, whole_verdicts.get(host)))
             check(failed.get(host) == whole_failed.get(host),
                   "%s: failed=%s in slice %d, %s unsliced" % (host, failed.get(host), k + 1, whole_failed.get(host)))
         seen.extend(hosts)
@@ -144,9 +144,8 @@ def cmd_job(args):
     diff = differences(without_run_specific(merged), without_run_specific(whole))
     check(not diff, "the merged report.json differs from the unsliced one beyond %s: %s"
           % (", ".join(RUN_SPECIFIC), "; ".join(diff[:8])))
-    check([h["name"] for h in merged["hosts"]] == [h["name"] for h in whole["hosts"]],
-          "merged hosts in the order %s, unsliced %s" % ([h["name"] for h in merged["hosts"]],
-                                                          [h["name"] for h in whole["hosts"]]))
+    merged_order, whole_order = [h["name"] for h in merged["hosts"]], [h["name"] for h in whole["hosts"]]
+    check(merged_order == whole_order, "merged hosts in the order %s, unsliced %s" % (merged_order, whole_order))
 
     finish("slices (%s)" % args.provider)
 
