@@ -50,29 +50,6 @@ def image_scan_hosts(play_hosts, hostvars):
     return identities
 
 
-def _index_cloud_hosts(cloud_hosts):
-    by_id, by_name, by_ip = {}, {}, {}
-    for cloud_host in cloud_hosts or []:
-        if _norm(cloud_host.get("id")):
-            by_id[_norm(cloud_host.get("id"))] = cloud_host
-        if _norm(cloud_host.get("name")):
-            by_name.setdefault(_norm(cloud_host.get("name")), cloud_host)
-        if _norm(cloud_host.get("ip")):
-            by_ip.setdefault(_norm(cloud_host.get("ip")), cloud_host)
-    return by_id, by_name, by_ip
-
-
-def _find_cloud_host(identity, index):
-    by_id, by_name, by_ip = index
-    if _norm(identity.get("id")):
-        return by_id.get(_norm(identity["id"]))
-    if _norm(identity.get("name")) and _norm(identity["name"]) in by_name:
-        return by_name[_norm(identity["name"])]
-    if _norm(identity.get("ip")):
-        return by_ip.get(_norm(identity["ip"]))
-    return None
-
-
 def _image_hosts(image):
     hosts = list(image.get("hosts") or [])
     if image.get("host"):
@@ -94,11 +71,11 @@ def image_scan_match(identities, cloud_hosts, images):
     ``image_hosts`` keeps where the listed images are, so results collected later without host
     information can still be grouped by host.
     """
-    index = _index_cloud_hosts(cloud_hosts)
+    index = _scan.index_hosts(cloud_hosts)
     hosts = {}
     online_ids = set()
     for identity in identities or []:
-        cloud_host = _find_cloud_host(identity, index)
+        cloud_host = _scan.find_host(identity, index)
         if cloud_host is None:
             status = HOST_NOT_ENROLLED
         elif _norm(cloud_host.get("agent_status")) not in _ONLINE:

@@ -13,7 +13,7 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _ops, _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _ops, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import PAGE_SIZE
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
@@ -48,6 +48,77 @@ def walk_statuses(client, operation, statuses, key, **query):
                 seen.add(key(row))
                 rows.append(row)
     return rows
+
+
+def walk_or_select(client, operation, selected_calls, select, **query):
+    """``_http.walk_or_select`` over an HSS list API: the whole listing, or ``select()``."""
+    query = dict((key, value) for key, value in query.items() if value is not None)
+
+    def fetch(start, size):
+        page = client.call(operation, dict(query, offset=start, limit=size)) or {}
+        return page.get("data_list") or [], page.get("total_num")
+
+    return _http.walk_or_select(fetch, PAGE_SIZE, selected_calls, select)
+
+
+def find_hosts(client, identities, **query):
+    """``(rows, walked)``: the ListHostStatus rows of the hosts ``identities`` (``id``, ``name``,
+    ``ip``) name, as ``_scan.find_host`` matches them, each once. Few hosts of a large fleet are
+    looked up one by one (``host_id``, ``host_name``, then ``private_ip`` for a name not found;
+    the name filter matches parts of names, so every answer is matched exactly again); else the
+    fleet is walked once. A host found neither way is not in the rows."""
+    ids, names, ips = _scan.host_lookups(identities)
+
+    def select():
+        rows = []
+        for host_id in ids:
+            rows.extend(walk(client, "ListHostStatus", host_id=host_id, **query))
+        for name in names:
+            rows.extend(walk(client, "ListHostStatus", host_name=name, **query))
+        index = _scan.index_hosts([hs.normalise_host(row) for row in rows])
+        for identity in identities or []:
+            ip = str(identity.get("ip") or "").strip()
+            if ip and not str(identity.get("id") or "").strip() and _scan.find_host(identity, index) is None:
+                rows.extend(walk(client, "ListHostStatus", private_ip=ip, **query))
+                index = _scan.index_hosts([hs.normalise_host(row) for row in rows])
+        return rows
+
+    rows, walked = walk_or_select(client, "ListHostStatus", len(ids) + len(names) + len(ips), select, **query)
+    unique_rows = dict((row.get("host_id"), row) for row in reversed(rows))
+    rows = [row for row in rows if unique_rows.get(row.get("host_id")) is row]
+    hosts = [hs.normalise_host(row) for row in rows]
+    kept = set(id(host) for host in _scan.matching_hosts(identities, hosts))
+    return [row for row, host in zip(rows, hosts) if id(host) in kept], walked
+
+
+def rows_of_hosts(client, host_ids, statuses, key, **query):
+    """``(rows, walked)``: the H5 rows of the hosts with these ``host_ids``, exactly. Few hosts of
+    a large fleet are listed one by one with the ``host_id`` filter; else the fleet's rows are
+    walked once (with scan states, always host by host)."""
+    wanted = _scan.unique(str(h) for h in host_ids or [] if h)
+    query = dict((k, v) for k, v in query.items() if v is not None and k != "host_id")
+
+    def select():
+        rows = []
+        for host_id in wanted:
+            rows.extend(row for row in walk_statuses(client, "ListImageLocal", statuses, key, host_id=host_id, **query)
+                        if row.get("host_id") == host_id)
+        return rows
+
+    if not wanted:
+        return [], False
+    if statuses:
+        rows, walked = select(), False
+    else:
+        rows, walked = walk_or_select(client, "ListImageLocal", len(wanted), select, **query)
+    if walked:
+        keep = set(wanted)
+        rows = [row for row in rows if row.get("host_id") in keep]
+    # One order whatever the hosts and the way they were listed: every host lists its images in
+    # the same order in a slice of a job as in the whole job.
+    order = ("image_name", "image_version", "image_id", "host_id")
+    rows.sort(key=lambda row: tuple(str(row.get(k) or "") for k in order))
+    return rows, walked
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,11 +232,18 @@ def add_findings(client, image_type, rows, images, raw):
         image["severity_counts"] = _scan.severity_counts(image["findings"])
 
 
-def list_images(client, image_type, query, statuses=None, host_name=None, image_ids=None, findings=False, raw=None):
+def list_images(client, image_type, query, statuses=None, host_name=None, image_ids=None, findings=False, raw=None,
+                host_ids=None, listing=None):
     """Normalised images of H5 (``local``) or H6 (``registry``), with their findings when asked
-    (local: ``local_findings``; registry: H8)."""
+    (``add_findings``); with ``host_ids``, the local images of those hosts only
+    (``rows_of_hosts``; whether the fleet was walked goes to ``listing["fleet_walked"]``)."""
     key = hs.row_key if image_type == "local" else (lambda row: (row.get("id"), row.get("image_id")))
-    rows = walk_statuses(client, LIST_API[image_type], statuses, key, **query)
+    if host_ids is not None:
+        rows, walked = rows_of_hosts(client, host_ids, statuses, key, **query)
+        if listing is not None:
+            listing["fleet_walked"] = walked
+    else:
+        rows = walk_statuses(client, LIST_API[image_type], statuses, key, **query)
     if host_name:
         rows = [row for row in rows if row.get("host_name") == host_name]
     if image_ids is not None:
@@ -546,6 +624,8 @@ class LocalImageScan(_ops.ScanRun):
             for spec in self.images:
                 listed.extend(walk(self.client, "ListImageLocal", image_name=spec["image_name"],
                                    image_version=spec["image_version"], **self.host_filters))
+        elif self.params.get("host_ids") is not None:
+            listed = rows_of_hosts(self.client, self.params["host_ids"], None, hs.row_key)[0]
         else:
             listed = walk(self.client, "ListImageLocal", **self.host_filters)
         rows, missing, seen = [], [], set()

@@ -209,6 +209,26 @@ def paginate(fetch, offset, limit, max_results=None):
     return items if max_results is None else items[:max_results]
 
 
+def walk_or_select(fetch, limit, selected_calls, select):
+    """The rows of a whole listing, or of a selection, whichever takes fewer calls.
+
+    The first page of the whole listing (``fetch(0, limit)``) tells how many more pages a walk
+    needs; when that is more than ``selected_calls`` (what the filtered listings of ``select()``
+    cost), ``select()`` gives the rows, else the walk goes on from the page already read. Returns
+    ``(rows, walked)``. A listing that does not say its total is walked."""
+    rows, total = fetch(0, limit)
+    if total is not None and rows:
+        pages_left = -(-max(int(total) - len(rows), 0) // limit)
+        if pages_left > selected_calls:
+            return select(), False
+    first = [(rows, total)]
+
+    def cached(offset, size):
+        return first.pop() if first else fetch(offset, size)
+
+    return paginate(cached, 0, limit), True
+
+
 # ---------------------------------------------------------------------------------------------
 # Retry policy
 # ---------------------------------------------------------------------------------------------

@@ -232,3 +232,67 @@ def batches(items, size):
     """Consecutive slices of ``items`` of at most ``size`` elements."""
     size = max(int(size), 1)
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Play hosts and cloud hosts: one matching rule for the role's filter and the host listings
+# ---------------------------------------------------------------------------------------------
+
+
+def host_key(value):
+    """How host ids, names and addresses are compared: trimmed, case-insensitive text."""
+    return str(value).strip().lower() if value not in (None, "") else ""
+
+
+def index_hosts(cloud_hosts):
+    """``(by_id, by_name, by_ip)`` of normalised cloud hosts (``id``, ``name``, ``ip``); the first
+    host of a name or address wins."""
+    by_id, by_name, by_ip = {}, {}, {}
+    for cloud_host in cloud_hosts or []:
+        if host_key(cloud_host.get("id")):
+            by_id[host_key(cloud_host.get("id"))] = cloud_host
+        if host_key(cloud_host.get("name")):
+            by_name.setdefault(host_key(cloud_host.get("name")), cloud_host)
+        if host_key(cloud_host.get("ip")):
+            by_ip.setdefault(host_key(cloud_host.get("ip")), cloud_host)
+    return by_id, by_name, by_ip
+
+
+def find_host(identity, index):
+    """The cloud host of a play host's identity (``id``, ``name``, ``ip``): by id when it has one,
+    else by exact name, else by address; ``None`` when the index has none."""
+    by_id, by_name, by_ip = index
+    if host_key(identity.get("id")):
+        return by_id.get(host_key(identity["id"]))
+    if host_key(identity.get("name")) and host_key(identity["name"]) in by_name:
+        return by_name[host_key(identity["name"])]
+    if host_key(identity.get("ip")):
+        return by_ip.get(host_key(identity["ip"]))
+    return None
+
+
+def matching_hosts(identities, cloud_hosts):
+    """The cloud hosts that ``find_host`` gives for the identities, each once, in listing order."""
+    index = index_hosts(cloud_hosts)
+    wanted = set()
+    for identity in identities or []:
+        found = find_host(identity, index)
+        if found is not None:
+            wanted.add(id(found))
+    return [host for host in cloud_hosts or [] if id(host) in wanted]
+
+
+def host_lookups(identities):
+    """What to ask a filtered host listing for each identity: ``(ids, names, ips)``, each distinct
+    and in order. An identity with an id is looked up by id only; one with a name by name, and by
+    address too when it has one (the name may not be found)."""
+    ids, names, ips = [], [], []
+    for identity in identities or []:
+        if str(identity.get("id") or "").strip():
+            ids.append(str(identity["id"]).strip())
+            continue
+        if str(identity.get("name") or "").strip():
+            names.append(str(identity["name"]).strip())
+        if str(identity.get("ip") or "").strip():
+            ips.append(str(identity["ip"]).strip())
+    return unique(ids), unique(names), unique(ips)

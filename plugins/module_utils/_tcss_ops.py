@@ -13,9 +13,10 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _ops, _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _ops, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_client import PAGE_SIZE
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 
 #: T2 codes of a task TCSS does not know.
@@ -96,6 +97,80 @@ def attach_hosts(client, images, listed_everything, raw):
     host_rows = client.paginate("DescribeAssetHostList", {}) if pairs else []
     raw["image_hosts"], raw["hosts"] = pairs, host_rows
     ts.attach_hosts(images, pairs, dict((row.get("HostID"), ts.host_ref(row)) for row in host_rows))
+
+
+def walk_or_select(client, action, params, selected_calls, select):
+    """``_http.walk_or_select`` over a TCSS list action: every item, or ``select()``."""
+    params = dict(params or {})
+
+    def fetch(start, size):
+        page = client.call(action, dict(params, Offset=start, Limit=size))
+        return page.get("List") or [], page.get("TotalCount")
+
+    return _http.walk_or_select(fetch, PAGE_SIZE, selected_calls, select)
+
+
+def find_hosts(client, identities, filters=None):
+    """``(rows, walked)``: the T7 rows of the hosts ``identities`` (``id``, ``name``, ``ip``) name,
+    as ``_scan.find_host`` matches them, each once. Few hosts of a large fleet are looked up by
+    ``HostID``, ``HostName`` (exact) and, for names not found, ``HostIP`` filters, a hundred values
+    a call; every answer is matched exactly again. Else the fleet is walked once."""
+    filters = list(filters or [])
+    ids, names, ips = _scan.host_lookups(identities)
+
+    def listed(name, values, exact=None):
+        rows = []
+        for chunk in _scan.batches(values, ts.FILTER_CHUNK):
+            condition = {"Name": name, "Values": chunk}
+            if exact is not None:
+                condition["ExactMatch"] = exact
+            rows.extend(client.paginate("DescribeAssetHostList", {"Filters": filters + [condition]}))
+        return rows
+
+    def select():
+        rows = listed("HostID", ids) + listed("HostName", names, True)
+        index = _scan.index_hosts([ts.host_ref(row) for row in rows])
+        missing = _scan.unique(str(i.get("ip")).strip() for i in identities or []
+                               if str(i.get("ip") or "").strip() and not str(i.get("id") or "").strip()
+                               and _scan.find_host(i, index) is None)
+        return rows + listed("HostIP", missing)
+
+    calls = sum(-(-len(values) // ts.FILTER_CHUNK) for values in (ids, names, ips))
+    rows, walked = walk_or_select(client, "DescribeAssetHostList", {"Filters": filters} if filters else {}, calls,
+                                  select)
+    unique_rows = dict((row.get("HostID"), row) for row in reversed(rows))
+    rows = [row for row in rows if unique_rows.get(row.get("HostID")) is row]
+    refs = [ts.host_ref(row) for row in rows]
+    kept = set(id(ref) for ref in _scan.matching_hosts(identities, refs))
+    return [row for row, ref in zip(rows, refs) if id(ref) in kept], walked
+
+
+def images_of_hosts(client, host_ids, filters, raw):
+    """``(rows, walked)``: the T5 rows of the images on the hosts with these ``host_ids``, with
+    ``raw["image_hosts"]`` (their T8 pairs with those hosts) and ``raw["hosts"]`` (the T7 rows of
+    those hosts). The pairs come by ``HostID``; the images by ``ImageID`` when they are few against
+    the fleet's images (the first page of the listing tells how many pages a walk would take),
+    else from one walk of the listing."""
+    wanted = _scan.unique(str(h) for h in host_ids or [] if h)
+    keep = set(wanted)
+    pairs = [pair for pair in image_host_pairs(client, "HostID", wanted) if pair.get("HostID") in keep] if wanted else []
+    image_ids = _scan.unique(pair.get("ImageID") for pair in pairs if pair.get("ImageID"))
+    raw["image_hosts"] = pairs
+    raw["hosts"] = []
+    if not image_ids:
+        return [], False
+    filters = list(filters or [])
+    rows, walked = walk_or_select(client, "DescribeAssetImageList", {"Filters": filters} if filters else {},
+                                  -(-len(image_ids) // ts.FILTER_CHUNK), lambda: list_images(client, filters, image_ids))
+    if walked:
+        on_hosts = set(image_ids)
+        rows = [row for row in rows if row.get("ImageID") in on_hosts]
+    # One order whatever the hosts and the way they were listed: every host lists its images in
+    # the same order in a slice of a job as in the whole job.
+    rows.sort(key=lambda row: (str(row.get("ImageName") or ""), str(row.get("ImageID") or "")))
+    for chunk in _scan.batches(wanted, ts.FILTER_CHUNK):
+        raw["hosts"].extend(client.paginate("DescribeAssetHostList", {"Filters": [{"Name": "HostID", "Values": chunk}]}))
+    return rows, walked
 
 
 def findings(client, image):

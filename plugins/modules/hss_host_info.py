@@ -31,6 +31,19 @@ options:
         but online.
     type: str
     choices: [installed, not_installed, online, offline, install_failed, installing, not_online]
+  match_hosts:
+    description:
+      - Only the hosts that these identities name, each a dict with C(id), C(name) and/or C(ip) (other keys, such as
+        the C(inventory_hostname) of P(cloudsec.image_scan.image_scan_hosts#filter), are ignored). Each is matched as
+        the P(cloudsec.image_scan.image_scan_match#filter) filter matches play hosts, by id when it has one, else by
+        exact name, else by IP address (names and addresses compared without case).
+      - When they are few against the fleet (the first page of the listing tells how many pages a walk would take),
+        each is looked up with the C(host_id), C(host_name) or C(private_ip) filter; else the fleet is walked once.
+        The C(host_name) filter matches parts of names, so every answer is matched exactly again. An identity that
+        names no host is left out of RV(hosts), as it is of a walk.
+      - Cannot be combined with O(host_name), O(host_id) or O(host_ip).
+    type: list
+    elements: dict
 extends_documentation_fragment:
   - cloudsec.image_scan.hss
   - cloudsec.image_scan.connection
@@ -102,6 +115,12 @@ hosts:
       description: Protection state, such as V(opened), V(closed), V(protection_exception).
       type: str
       sample: opened
+fleet_walked:
+  description: With O(match_hosts), whether the whole fleet was listed (V(false) when the hosts were looked up one
+    by one).
+  returned: when O(match_hosts) is given
+  type: bool
+  sample: false
 raw:
   description: The ListHostStatus rows, as the API returned them.
   returned: always
@@ -119,7 +138,7 @@ error:
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import walk
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import find_hosts, walk
 
 
 def argument_spec():
@@ -128,17 +147,24 @@ def argument_spec():
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
         agent_status=dict(type="str", choices=list(hs.AGENT_STATUSES)),
+        match_hosts=dict(type="list", elements="dict"),
     )
 
 
 def main():
-    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True,
+                       mutually_exclusive=[("match_hosts", "host_name"), ("match_hosts", "host_id"),
+                                           ("match_hosts", "host_ip")])
     p = module.params
     result = dict(changed=False, hosts=[], raw=[])
 
     def run():
-        result["raw"] = walk(module.client, "ListHostStatus", host_name=p["host_name"], host_id=p["host_id"],
-                             private_ip=p["host_ip"], agent_status=p["agent_status"])
+        if p["match_hosts"] is not None:
+            result["raw"], result["fleet_walked"] = find_hosts(module.client, p["match_hosts"],
+                                                               agent_status=p["agent_status"])
+        else:
+            result["raw"] = walk(module.client, "ListHostStatus", host_name=p["host_name"], host_id=p["host_id"],
+                                 private_ip=p["host_ip"], agent_status=p["agent_status"])
         result["hosts"] = [hs.normalise_host(row) for row in result["raw"]]
         return result
 

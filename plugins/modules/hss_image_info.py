@@ -59,6 +59,14 @@ options:
   host_ip:
     description: Local images only. Only the images on the host with this private IP address.
     type: str
+  host_ids:
+    description:
+      - Local images only. Only the rows of the hosts with these HSS host IDs (exact match).
+      - When they are few against the fleet (the first page of the listing tells how many pages a walk would take),
+        each host's rows are listed with the C(host_id) filter; else the fleet's rows are walked once.
+      - V([]) lists nothing. Cannot be combined with O(host_id).
+    type: list
+    elements: str
   local_image_type:
     description: Local images only. V(swr_image) for images pulled from SWR, V(other_image) for the others.
     type: str
@@ -306,6 +314,11 @@ images:
       returned: when O(vulnerabilities=true)
       type: dict
       sample: {critical: 0, high: 4, medium: 3, low: 2, unknown: 0}
+fleet_walked:
+  description: With O(host_ids), whether the rows of the whole fleet were listed (V(false) when host by host).
+  returned: when O(host_ids) is given
+  type: bool
+  sample: false
 raw:
   description: The API answers.
   returned: always
@@ -354,7 +367,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import list_images
 
-LOCAL_ONLY = ("host_name", "host_id", "host_ip", "local_image_type")
+LOCAL_ONLY = ("host_name", "host_id", "host_ip", "host_ids", "local_image_type")
 REGISTRY_ONLY = ("namespace", "registry_name", "registry_image_type", "latest_version")
 
 
@@ -369,6 +382,7 @@ def argument_spec():
         host_name=dict(type="str"),
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
+        host_ids=dict(type="list", elements="str"),
         local_image_type=dict(type="str", choices=list(hs.LOCAL_IMAGE_TYPES)),
         namespace=dict(type="str"),
         registry_name=dict(type="str"),
@@ -397,14 +411,19 @@ def build_query(params):
 
 
 def main():
-    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = HssModule(argument_spec=argument_spec(), supports_check_mode=True,
+                       mutually_exclusive=[("host_ids", "host_id")])
     p = module.params
     result = dict(changed=False, images=[], raw=dict(images=[]))
 
     def run():
+        listing = {}
         result["images"] = list_images(module.client, p["image_type"], build_query(p), statuses=p["scan_status"],
                                        host_name=p["host_name"], image_ids=p["image_ids"],
-                                       findings=p["vulnerabilities"], raw=result["raw"])
+                                       findings=p["vulnerabilities"], raw=result["raw"], host_ids=p["host_ids"],
+                                       listing=listing)
+        if p["host_ids"] is not None:
+            result["fleet_walked"] = listing["fleet_walked"]
         return result
 
     module.execute(run, result)

@@ -70,6 +70,15 @@ options:
     description:
       - Scan the images on the host of this private IP address.
     type: str
+  host_ids:
+    description:
+      - With O(images) given by image ID or digest, look them up among the images of the hosts with these HSS host IDs
+        only, and plan each scan on those hosts' rows. The listing then costs calls for these hosts rather than for
+        the whole fleet (as O(cloudsec.image_scan.hss_image_info#module:host_ids) lists them).
+      - An image not on one of these hosts fails the task before a scan is started, as an image HSS does not list.
+      - Cannot be combined with O(all_images), O(host_name), O(host_id) or O(host_ip).
+    type: list
+    elements: str
 extends_documentation_fragment:
   - cloudsec.image_scan.hss
   - cloudsec.image_scan.connection
@@ -312,13 +321,15 @@ def argument_spec():
         host_name=dict(type="str"),
         host_id=dict(type="str"),
         host_ip=dict(type="str"),
+        host_ids=dict(type="list", elements="str"),
     )))
     return spec
 
 
 def main():
     module = HssModule(argument_spec=argument_spec(), supports_check_mode=True,
-                       mutually_exclusive=[("images", "all_images")])
+                       mutually_exclusive=[("images", "all_images"), ("host_ids", "all_images"),
+                                           ("host_ids", "host_name"), ("host_ids", "host_id"), ("host_ids", "host_ip")])
     module.execute(LocalImageScan(module))
 
 

@@ -62,6 +62,19 @@ options:
     description:
       - Stop after this many hosts. All of them when not set.
     type: int
+  match_hosts:
+    description:
+      - Only the hosts that these identities name, each a dict with C(id), C(name) and/or C(ip) (other keys, such as
+        the C(inventory_hostname) of P(cloudsec.image_scan.image_scan_hosts#filter), are ignored). Each is matched as
+        the P(cloudsec.image_scan.image_scan_match#filter) filter matches play hosts, by id when it has one, else by
+        exact name, else by IP address (names and addresses compared without case).
+      - When they are few against the fleet (the first page of the listing tells how many pages a walk would take),
+        they are looked up with C(HostID), C(HostName) (exact) and C(HostIP) filters, a hundred values a call; else
+        the fleet is walked once. Every answer is matched exactly again. An identity that names no host is left out
+        of RV(hosts), as it is of a walk. O(filters) and O(agent_status) apply as well.
+      - Cannot be combined with O(host_name), O(host_id), O(host_ip) or O(max_results).
+    type: list
+    elements: dict
 seealso:
   - module: cloudsec.image_scan.tcss_image_info
   - module: cloudsec.image_scan.tcss_image_scan
@@ -182,6 +195,12 @@ hosts:
       description: When an offline agent was last online, ISO 8601 UTC, else V(null).
       type: str
       sample: null
+fleet_walked:
+  description: With O(match_hosts), whether the whole fleet was listed (V(false) when the hosts were looked up by
+    filters).
+  returned: when O(match_hosts) is given
+  type: bool
+  sample: false
 raw:
   description: The rows of C(DescribeAssetHostList).
   returned: always
@@ -197,6 +216,7 @@ raw:
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import find_hosts
 
 
 def argument_spec():
@@ -207,6 +227,7 @@ def argument_spec():
         host_id=dict(type="list", elements="str"),
         filters=dict(type="list", elements="dict", options=ts.filter_suboptions()),
         max_results=dict(type="int"),
+        match_hosts=dict(type="list", elements="dict"),
     )
 
 
@@ -216,7 +237,9 @@ def input_problems(params):
 
 
 def main():
-    module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=[("match_hosts", name)
+                                            for name in ("host_name", "host_id", "host_ip", "max_results")])
     params = module.params
     result = dict(changed=False, hosts=[], raw=[])
 
@@ -226,8 +249,11 @@ def main():
             raise ValueError("; ".join(problems))
         filters = ts.host_list_filters(params["filters"], params["agent_status"], params["host_name"],
                                        params["host_ip"], params["host_id"])
-        result["raw"] = module.client.paginate("DescribeAssetHostList", {"Filters": filters} if filters else {},
-                                               params["max_results"])
+        if params["match_hosts"] is not None:
+            result["raw"], result["fleet_walked"] = find_hosts(module.client, params["match_hosts"], filters)
+        else:
+            result["raw"] = module.client.paginate("DescribeAssetHostList", {"Filters": filters} if filters else {},
+                                                   params["max_results"])
         result["hosts"] = [ts.normalise_host(row) for row in result["raw"]]
         return result
 

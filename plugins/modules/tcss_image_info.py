@@ -74,6 +74,16 @@ options:
       - Add RV(images[].hosts), the hosts each image is on.
     type: bool
     default: false
+  host_ids:
+    description:
+      - Only the images on the hosts with these TCSS host IDs, with RV(images[].hosts) limited to those hosts
+        (implies O(hosts=true)).
+      - The image-host pairs are read with a C(HostID) filter; the images by C(ImageID) when they are few against
+        the fleet's images (the first page of the listing tells how many pages a walk would take), else from one
+        walk of the listing. The other conditions apply as well.
+      - V([]) lists nothing. Cannot be combined with O(max_results).
+    type: list
+    elements: str
 seealso:
   - module: cloudsec.image_scan.tcss_image_scan
   - module: cloudsec.image_scan.tcss_host_info
@@ -255,6 +265,11 @@ images:
         medium: 1
         low: 0
         unknown: 0
+fleet_walked:
+  description: With O(host_ids), whether the images of the whole fleet were listed (V(false) when by C(ImageID)).
+  returned: when O(host_ids) is given
+  type: bool
+  sample: false
 raw:
   description: The TCSS answers the images are made of.
   returned: always
@@ -268,11 +283,11 @@ raw:
       description: With O(vulnerabilities=true), the rows of C(DescribeAssetImageVulList) per image ID.
       type: dict
     image_hosts:
-      description: With O(hosts=true), the rows of C(DescribeAssetImageHostList).
+      description: With O(hosts=true) or O(host_ids), the rows of C(DescribeAssetImageHostList).
       type: list
       elements: dict
     hosts:
-      description: With O(hosts=true), the rows of C(DescribeAssetHostList).
+      description: With O(hosts=true) or O(host_ids), the rows of C(DescribeAssetHostList).
       type: list
       elements: dict
   sample:
@@ -288,7 +303,8 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock,
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_shapes as ts
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import attach_hosts, findings, list_images
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import (
+    attach_hosts, findings, images_of_hosts, list_images)
 
 
 def argument_spec():
@@ -300,6 +316,7 @@ def argument_spec():
         max_results=dict(type="int"),
         vulnerabilities=dict(type="bool", default=False),
         hosts=dict(type="bool", default=False),
+        host_ids=dict(type="list", elements="str"),
     )
 
 
@@ -311,7 +328,8 @@ def input_problems(params):
 
 
 def main():
-    module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True,
+                        mutually_exclusive=[("host_ids", "max_results")])
     params = module.params
     result = dict(changed=False, images=[], clock_offset=0, raw={"images": []})
 
@@ -320,7 +338,12 @@ def main():
         if problems:
             raise ValueError("; ".join(problems))
         filters = ts.image_list_filters(params["filters"], None, params["image_name"], params["scan_status"])
-        rows = list_images(module.client, filters, params["image_ids"], params["max_results"])
+        if params["host_ids"] is not None:
+            rows, result["fleet_walked"] = images_of_hosts(module.client, params["host_ids"], filters, result["raw"])
+            if params["image_ids"] is not None:
+                rows = [row for row in rows if row.get("ImageID") in set(params["image_ids"])]
+        else:
+            rows = list_images(module.client, filters, params["image_ids"], params["max_results"])
         result["raw"]["images"] = rows
         images = [ts.normalise_image(row) for row in rows]
         if params["vulnerabilities"]:
@@ -329,7 +352,10 @@ def main():
                 # Only images with vulnerabilities are asked for them.
                 found[image["id"]] = findings(module.client, image) if image["vulnerability_count"] > 0 else []
                 ts.add_findings(image, found[image["id"]])
-        if params["hosts"] and images:
+        if params["host_ids"] is not None:
+            ts.attach_hosts(images, result["raw"]["image_hosts"],
+                            dict((row.get("HostID"), ts.host_ref(row)) for row in result["raw"]["hosts"]))
+        elif params["hosts"] and images:
             listed_everything = not (params["filters"] or params["image_ids"] or params["image_name"]
                                      or params["scan_status"] or params["max_results"])
             attach_hosts(module.client, images, listed_everything, result["raw"])

@@ -57,7 +57,7 @@ SCOPE_MALWARE = 0x00000F00
 class Unit:
     __slots__ = ("kind", "idx", "image", "host", "hosts", "status", "pending", "prev_status",
                  "scan_time", "last_success", "failure", "agent_error", "vul_ids", "unsafe", "malicious",
-                 "containers", "coll", "record_id")
+                 "containers", "coll", "record_id", "scans")
 
     def __init__(self, kind, idx, image, coll):
         self.kind = kind
@@ -78,6 +78,7 @@ class Unit:
         self.malicious = 0
         self.containers = 0
         self.record_id = 0
+        self.scans = 0  # scans of this unit that ended since the dataset was (re)loaded
 
     @property
     def vul_num(self):
@@ -549,6 +550,7 @@ class State:
         unit.agent_error = agent_error
         task.pending -= 1
         task.scanned += 1
+        unit.scans += 1
         self.stats["images_scanned"][task.cloud] += 1
         if status == "success":
             unit.last_success = when
@@ -589,6 +591,7 @@ class State:
                 "failure": unit.failure or None,
                 "unscannable": self.unscannable(unit),
                 "pending_task": pending.id if pending is not None and pending.running else None,
+                "scans": unit.scans,
             }
 
         hss = []
