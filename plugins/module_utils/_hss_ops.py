@@ -154,7 +154,7 @@ def get_task(client, task_id):
 
 
 def task_done(row):
-    return row is not None and _scan.task_is_done(hs.task_status(row.get("task_status")))
+    return row is not None and _scan.task_is_done(hs.row_task_status(row))
 
 
 #: The in-progress states in the order an image goes through them: listed in this order, an
