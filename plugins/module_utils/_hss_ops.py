@@ -269,13 +269,18 @@ class ImageScan(_ops.ScanRun):
         applied."""
         p = self.params
         finder = TaskFinder(self.client, self.image_type, expected=len(body.get("image_info") or []) or None)
-        started = _clock.monotonic()
+        # Monotonic time of the latest send: each send has a start deadline of its own.
+        sent_at = {"latest": _clock.monotonic()}
 
         def look():
             row = finder.find()
             if row is not None:
                 return _ops.applied(row)
-            return _ops.not_applied() if _clock.monotonic() - started >= p["start_timeout"] else _ops.unknown()
+            if _clock.monotonic() - sent_at["latest"] < p["start_timeout"]:
+                return _ops.unknown()
+            # Proven not applied: H1 is sent again now.
+            sent_at["latest"] = _clock.monotonic()
+            return _ops.not_applied()
 
         sent = _ops.send_once("CreateManualImageScanTask",
                               lambda: self.client.create_manual_image_scan_task(body, self.image_type),
@@ -287,7 +292,7 @@ class ImageScan(_ops.ScanRun):
             return sent.look.value
         try:
             return _ops.wait_for(finder.find, lambda row: row is not None,
-                                 max(p["start_timeout"] - (_clock.monotonic() - started), 0), p["wait_sleep"])
+                                 max(p["start_timeout"] - (_clock.monotonic() - sent_at["latest"]), 0), p["wait_sleep"])
         except _ops.WaitTimeout:
             return None
 
@@ -409,7 +414,8 @@ class LocalImageScan(_ops.ScanRun):
         self.client = module.client
         self.result["images"] = []
         self.host_filters = dict((name, self.params[name]) for name in HOST_OPTIONS if self.params[name])
-        #: Monotonic time of the first trigger: the start deadline counts from it.
+        #: Monotonic time of the latest trigger sent (a batch, or a batch sent again): the start
+        #: deadline of the wait counts from it, so that an image sent late is given its own.
         self.started = None
 
     def check(self):
@@ -483,7 +489,7 @@ class LocalImageScan(_ops.ScanRun):
         p = self.params
         refs = [ref for ref in self.result["images_triggered"] if image_ids is None or ref["id"] in image_ids]
         effects = _ops.Effects(refs, _ref_key, p["start_timeout"])
-        self.started = self.started or effects.start_deadline - p["start_timeout"]
+        self.started = effects.start_deadline - p["start_timeout"]
         pending = {"ids": list(image_ids) if image_ids is not None else None}
 
         def look():
@@ -497,7 +503,9 @@ class LocalImageScan(_ops.ScanRun):
                 return _ops.applied()
             if not effects.expired():
                 return _ops.unknown()
-            effects.start_deadline = _clock.monotonic() + p["start_timeout"]
+            # Proven not applied: sent again now, with a start deadline of its own.
+            self.started = _clock.monotonic()
+            effects.start_deadline = self.started + p["start_timeout"]
             if left is None:
                 return _ops.not_applied()
             pending["ids"] = left
