@@ -77,7 +77,8 @@ browser:
 # (--realism all, a lag of REALISM_LAG_SECONDS): tests/integration/integration_config.yml tells
 # setup_emulator (ansible-test passes no environment to the targets). PASSES=default or
 # PASSES=realism runs one pass only.
-REALISM_TARGETS := module_hss_info module_tcss_image_scan module_tcss_image_scan_faults module_tcss_info
+REALISM_TARGETS := module_hss_image_scan module_hss_info module_hss_local_image_scan \
+	module_tcss_image_scan module_tcss_image_scan_faults module_tcss_info
 REALISM := all
 REALISM_LAG_SECONDS := 2
 PASSES := default realism
