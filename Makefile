@@ -78,7 +78,7 @@ browser:
 # setup_emulator (ansible-test passes no environment to the targets). PASSES=default or
 # PASSES=realism runs one pass only.
 REALISM_TARGETS := module_hss_image_scan module_hss_info module_hss_local_image_scan \
-	module_tcss_image_scan module_tcss_image_scan_faults module_tcss_info
+	module_tcss_image_scan module_tcss_image_scan_faults module_tcss_info role_image_scan
 REALISM := all
 REALISM_LAG_SECONDS := 2
 PASSES := default realism
