@@ -75,11 +75,32 @@ browser:
 	  { echo "browser: could not install chromium (apt-get install chromium, as root), which the integration tests need"; exit 1; }
 	@command -v chromium >/dev/null || { echo "browser: chromium is still not on PATH"; exit 1; }
 
+# Two passes: every target (or TARGETS) against the emulator as each target starts it, then
+# REALISM_TARGETS (those of TARGETS, when given) again with every realism profile on
+# (--realism all, a lag of REALISM_LAG_SECONDS): tests/integration/integration_config.yml tells
+# setup_emulator (ansible-test passes no environment to the targets). PASSES=default or
+# PASSES=realism runs one pass only.
+REALISM_TARGETS := module_hss_image_scan module_hss_info module_hss_local_image_scan \
+	module_tcss_image_scan module_tcss_image_scan_faults module_tcss_info role_image_scan
+REALISM := all
+REALISM_LAG_SECONDS := 2
+PASSES := default realism
+INTEGRATION_CONFIG := $(TREE)/tests/integration/integration_config.yml
+ANSIBLE_TEST_INTEGRATION := PATH=$(BIN):$$PATH $(BIN)/ansible-test integration --python 3.11 --local --color no
+realism_pass_targets = $(if $(TARGETS),$(filter $(REALISM_TARGETS),$(TARGETS)),$(REALISM_TARGETS))
+
 integration: tree browser
-	@echo "== integration: ansible-test integration (real ansible-playbook against the emulator)"
 	@targets=$$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' 2>/dev/null | wc -l); \
-	if [ "$$targets" -eq 0 ]; then echo "integration: 0 targets"; else \
-	  cd $(TREE) && PATH=$(BIN):$$PATH $(BIN)/ansible-test integration --python 3.11 --local --color no $(TARGETS); fi
+	if [ "$$targets" -eq 0 ]; then echo "integration: 0 targets"; exit 0; fi; \
+	rm -f $(INTEGRATION_CONFIG); \
+	if [ -n "$(filter default,$(PASSES))" ]; then \
+	  echo "== integration: ansible-test integration (real ansible-playbook against the emulator)"; \
+	  (cd $(TREE) && $(ANSIBLE_TEST_INTEGRATION) $(TARGETS)) || exit 1; fi; \
+	if [ -n "$(filter realism,$(PASSES))" ] && [ -n "$(strip $(realism_pass_targets))" ]; then \
+	  echo "== integration, realism pass: $(strip $(realism_pass_targets)) against --realism $(REALISM) --lag-seconds $(REALISM_LAG_SECONDS)"; \
+	  printf 'emulator_realism: "%s"\nemulator_lag_seconds: %s\n' "$(REALISM)" "$(REALISM_LAG_SECONDS)" > $(INTEGRATION_CONFIG); \
+	  (cd $(TREE) && $(ANSIBLE_TEST_INTEGRATION) $(realism_pass_targets)); rc=$$?; \
+	  rm -f $(INTEGRATION_CONFIG); exit $$rc; fi
 
 # The seeded soak (tests/soak/README.md): the scan modules as real processes against the emulator
 # under --realism lag and injected faults, each run judged against the emulator's own record.

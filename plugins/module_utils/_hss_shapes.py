@@ -60,8 +60,15 @@ def scan_scope_mask(names):
 _TASK_NEGATIVE = {-1: _scan.TASK_STOPPED, -2: _scan.TASK_TIMED_OUT, -3: _scan.TASK_FAILED}
 
 
-def task_status(value):
-    """The collection's task state of an HSS ``task_status`` (0..99 progress, 100 done, -1/-2/-3)."""
+def task_status(value, total=None, counted=None):
+    """The collection's task state of an HSS ``task_status`` (0..99 progress, 100 done, -1/-2/-3).
+
+    ``-2`` (scan timed out) and ``-3`` (scan abnormal) may also end a task in which some images
+    failed (an oversized one times out): when the row counts a result for every image
+    (``success_num + failed_num`` = ``counted`` at least ``total_num`` = ``total``, not 0), the
+    task finished, as TCSS's ``END`` does; its failed images are counted in ``failed`` and the
+    per-image results tell the rest. ``-1`` (stopped) stays stopped.
+    """
     try:
         value = int(value)
     except (TypeError, ValueError):
@@ -69,8 +76,17 @@ def task_status(value):
     if value >= 100:
         return _scan.TASK_SUCCEEDED
     if value < 0:
+        if value in (-2, -3) and total and counted is not None and int(counted) >= int(total):
+            return _scan.TASK_SUCCEEDED
         return _TASK_NEGATIVE.get(value, _scan.TASK_FAILED)
     return _scan.TASK_RUNNING
+
+
+def row_task_status(row):
+    """``task_status`` of an H2 row, with its image counts."""
+    row = row or {}
+    return task_status(row.get("task_status"), total=_scan.int_or(row.get("total_num")),
+                       counted=_scan.int_or(row.get("success_num")) + _scan.int_or(row.get("failed_num")))
 
 
 #: H5/H6 ``scan_status`` words -> the collection's scan states (the others are the same words).
@@ -447,7 +463,7 @@ def normalise_task(row):
     """The normalised ``task`` of an H2 (ListImageScanTask) row."""
     if not row:
         return None
-    status = task_status(row.get("task_status"))
+    status = row_task_status(row)
     total = _scan.int_or(row.get("total_num"))
     succeeded = _scan.int_or(row.get("success_num"))
     failed = _scan.int_or(row.get("failed_num"))

@@ -467,9 +467,16 @@ class ImageScan(_ops.ScanRun):
         candidates, skipped, ahead = [], [], []
         now = _clock.now()
         images = [ts.normalise_image(row) for row in rows]
-        # Ages are measured on the cloud's clock, as far as its answers show it (clock_offset).
-        offset = ts.clock_ahead(images, now)
-        self.result["clock_offset"] = max(offset, self.result.get("clock_offset") or 0)
+        # Ages are measured on the cloud's clock. The answers' Date headers bound how far it runs
+        # ahead (an upper bound: an age measured with it is never less than the true age). Without
+        # them only the latest scan time shows it, a lower bound: a scan time ahead of our clock
+        # then has an unknown age.
+        measured = self.client.transport.clock_offset
+        if measured is None:
+            offset = ts.clock_ahead(images, now)
+        else:
+            offset = _ops.clock_offset(measured, images, now=now)
+        self.result["clock_offset"] = max(int(round(offset)), self.result.get("clock_offset") or 0)
         for image in images:
             scanned_at = _scan.iso_to_epoch(image["latest_scan_time"])
             if image["id"] in excluded:
@@ -479,7 +486,7 @@ class ImageScan(_ops.ScanRun):
                 skipped.append(_scan.image_ref(image, "unscannable: %s" % image["unscannable_reason"]))
             elif self.params["container_running"] and not image["counts"]["containers"]:
                 skipped.append(_scan.image_ref(image, "no container runs it (container_running)"))
-            elif (self.module.max_age is not None and not self.params["force"] and scanned_at is not None
+            elif (self.module.max_age is not None and not self.params["force"] and scanned_at is not None and measured is None
                   and scanned_at > now + ts.SKEW_MARGIN and image["scan_status"] not in _scan.IMAGE_IN_PROGRESS):
                 # The cloud's clock runs ahead by an unknown amount: the age of this scan cannot be told.
                 ahead.append(_scan.image_ref(image, "the last scan time %s is ahead of the controller's clock: the "

@@ -120,7 +120,8 @@ notes:
     before it. Two runs that start tasks of the same image type at the same moment may see each other's task.
   - A task that ends C(stopped), C(timed_out) or C(failed) while the module waits fails the module run, with
     the task in the result. A task that ends C(succeeded) may still hold images whose scan failed
-    (RV(task.failed_images)).
+    (RV(task.failed_images)). HSS may end such a task with C(task_status) -2 (timed out) or -3 (abnormal);
+    when every image of it has a result, it is C(succeeded) too, and when some have none, C(timed_out) or C(failed).
   - HSS scans a local image on every host that holds it; RV(images_triggered) lists every targeted host of an
     image that is scanned.
 seealso:

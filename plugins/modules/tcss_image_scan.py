@@ -331,10 +331,13 @@ tasks:
   sample: []
 clock_offset:
   description:
-    - How many seconds the cloud's clock is known to run ahead of the controller's, from the scan times it reports
-      (a scan cannot end in the future); V(0) when nothing shows it. A lower bound.
-    - With O(max_age), the age of a scan is measured on the cloud's clock (the controller's time plus this offset),
-      and an image whose last scan time is ahead of the controller's clock is scanned, since its age cannot be told.
+    - How many seconds the cloud's clock runs ahead of the controller's. From the C(Date) headers of its answers
+      when they have one (an upper bound, so that a scan's age measured with it is never less than its true age),
+      and at least as far as its latest scan time is ahead (a scan cannot end in the future); V(0) when nothing
+      shows it.
+    - With O(max_age), the age of a scan is measured on the cloud's clock (the controller's time plus this offset).
+      Without C(Date) headers, an image whose last scan time is ahead of the controller's clock is scanned, since
+      its age cannot be told.
   returned: always
   type: int
   sample: 0

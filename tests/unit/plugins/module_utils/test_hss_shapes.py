@@ -288,3 +288,22 @@ def test_task_done_uses_the_state_table():
     assert _hss_ops.task_done({"task_status": 100}) and _hss_ops.task_done({"task_status": -2})
     assert not _hss_ops.task_done({"task_status": 99}) and not _hss_ops.task_done(None)
     assert _scan.task_is_done(hs.normalise_task({"task_status": -1})["status"])
+
+
+@pytest.mark.parametrize("status", [-2, -3])
+def test_a_task_that_ended_with_a_result_for_every_image_finished(status):
+    # -2 (timed out) / -3 (abnormal) with every image counted: the task finished and its failed
+    # images are results, as TCSS's END with failed images.
+    row = {"task_id": "t", "task_status": status, "end_time": 1767225660000, "total_num": 2, "success_num": 1,
+           "failed_num": 1, "failed_images": [{"id": 1011, "failed_reason": "image_over_sized"}]}
+    task = hs.normalise_task(row)
+    assert task["status"] == "succeeded" and task["progress"] == 100 and task["failed"] == 1
+    assert _hss_ops.task_done(row)
+
+
+@pytest.mark.parametrize("status, word", [(-1, "stopped"), (-2, "timed_out"), (-3, "failed")])
+def test_a_task_that_ended_before_every_image_stays_what_hss_says(status, word):
+    row = {"task_id": "t", "task_status": status, "total_num": 3, "success_num": 1, "failed_num": 1}
+    assert hs.normalise_task(row)["status"] == word
+    assert hs.normalise_task(dict(row, total_num=0, success_num=0, failed_num=0))["status"] == word
+    assert hs.normalise_task(dict(row, success_num=2))["status"] == ("stopped" if status == -1 else "succeeded")

@@ -17,6 +17,7 @@ without it and T3 show the previous task, and its images keep their previous sta
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
 
@@ -27,7 +28,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import exceptions as u3
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_module
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _tcss_module
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import HttpTransport, RetryPolicy
 
 SECRET_ID = "AKIDUNITTESTTCSS0000000000000001"
@@ -117,6 +118,8 @@ class FakeTcss(BaseAdapter):
         self.faults = {}
         self.previous = {}
         self.warnings = []
+        #: When set, every answer has a ``Date`` header this many seconds ahead of the (fake) clock.
+        self.server_ahead = None
 
     # -- test helpers ----------------------------------------------------------------------------
 
@@ -173,12 +176,13 @@ class FakeTcss(BaseAdapter):
         body = json.dumps({"Response": dict(answer, RequestId="rid-%d" % len(self.calls))}).encode("utf-8")
         return self._raw(request, 200, body, "application/json")
 
-    @staticmethod
-    def _raw(request, status, body, content_type):
+    def _raw(self, request, status, body, content_type):
         response = requests.Response()
         response.status_code = status
         response._content = body  # pylint: disable=protected-access
         response.headers = CaseInsensitiveDict({"Content-Type": content_type})
+        if self.server_ahead is not None:
+            response.headers["Date"] = email.utils.formatdate(_clock.now() + self.server_ahead, usegmt=True)
         response.encoding = "utf-8"
         response.request = request
         response.url = request.url

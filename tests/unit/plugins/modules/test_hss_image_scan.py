@@ -465,6 +465,35 @@ def test_a_trigger_answered_late_is_looked_for_a_full_start_timeout_after_the_an
     assert result["task"]["id"] == "t-late" and fake.ops(H1) == 1
 
 
+@pytest.mark.parametrize("second", ["answered", "answer lost"])
+def test_a_trigger_sent_again_gets_a_start_deadline_of_its_own(hss, capsys, fakes, second):
+    # The first H1 fails before HSS applies it: no task by the start deadline, so it is sent
+    # again; the task of the second one shows late. Counting the start deadline from the first
+    # send, the run failed at once ("no new task appeared") or, when the second answer was lost
+    # too, sent H1 a third time (a second task for one intent).
+    fake, clock = hss
+    fake.on("ListRegistryImages", lister([registry_row()]))
+    seen = {"listings": 0}
+
+    def tasks(call):
+        rows = []
+        if fake.ops(H1) >= 2:
+            seen["listings"] += 1
+            if seen["listings"] > 6:
+                rows = [task_row("t-1")]
+        if "task_id" in call.query:
+            rows = [r for r in rows if r["task_id"] == call.query["task_id"]]
+        return {"total_num": len(rows), "data_list": rows}
+
+    fake.on(H2, tasks)
+    fake.on(H1, (502, {"error_code": "APIGW.0202", "error_msg": "Bad gateway."}),
+            {} if second == "answered" else fakes.read_timeout())
+    result = run({"images": [registry_image(registry_row())], "wait_sleep": 1, "start_timeout": 10}, capsys)
+    assert not result.get("failed"), result
+    assert result["task"]["id"] == "t-1" and result["task"]["status"] == "succeeded"
+    assert fake.ops(H1) == 2
+
+
 def test_a_queued_task_without_start_time_is_found_in_an_oldest_first_list(hss, capsys):
     fake, dummy = hss
     old = [task_row("t-%d" % i, begin_ms=NOW_MS - 3600000 + i) for i in range(3)]

@@ -498,6 +498,27 @@ def test_a_batch_answered_late_is_waited_for_a_full_start_timeout_after_the_answ
     assert fake.ops(H3) == 1 and result["images"][0]["scan_status"] == "success"
 
 
+def test_a_batch_sent_again_after_the_start_deadline_gets_a_start_deadline_of_its_own(hss, capsys, fakes):
+    # The first batch is lost before HSS applies it: no image shows it by the start deadline, so
+    # it is sent again, and that one shows late too. The wait must give the second send its own
+    # start deadline; counting from the first send failed the run at once ("no effect"), and
+    # the next run, seeing the images still unscanned, scanned them a second time.
+    fake, dummy = hss
+    rows = [local_row("li-1"), local_row("li-2")]
+    fleet = LateFleet(fake, rows, lag=8)
+    sent = []
+
+    def lost_then_applied(call):
+        sent.append(call)
+        return fakes.connection_reset() if len(sent) == 1 else fleet.trigger(call)
+
+    fake.on(H3, lost_then_applied)
+    result = run({"images": ["li-1", "li-2"], "start_timeout": 6, "wait_sleep": 1}, capsys)
+    assert not result.get("failed"), result
+    assert fake.ops(H3) == 2 and sorted(fleet.triggered) == ["li-1", "li-2"]
+    assert [image["scan_status"] for image in result["images"]] == ["success", "success"]
+
+
 def test_a_negative_start_timeout_is_refused_before_any_request(hss, capsys):
     fake, dummy = hss
     result = run({"images": ["li-1"], "start_timeout": -1}, capsys)

@@ -780,6 +780,20 @@ def test_a_scan_time_ahead_of_our_clock_is_of_unknown_age_and_scanned_again(run)
     assert "older than max_age" in result["images_triggered"][1]["reason"]
 
 
+def test_a_clock_ahead_shown_by_the_date_headers_keeps_recent_scans(run):
+    # The cloud's clock runs 10 minutes ahead and says so in every Date header: A, scanned a
+    # minute ago on its clock, is within max_age; B, 20 minutes ago on its clock, is not.
+    fake = fake_with(image_row(A, name="a:1", status="scanned", scan_time="2026-01-01 08:09:00"),
+                     image_row(B, name="b:1", status="scanned", scan_time="2026-01-01 07:50:00"))
+    fake.server_ahead = 600
+    result = run(module, fake, {"images": [A, B], "max_age": "15m", "wait": False})
+    assert 600 <= result["clock_offset"] <= 601
+    assert [ref["id"] for ref in result["images_skipped"]] == [A]
+    assert "within max_age" in result["images_skipped"][0]["reason"]
+    assert [ref["id"] for ref in result["images_triggered"]] == [B]
+    assert "older than max_age" in result["images_triggered"][0]["reason"]
+
+
 def test_without_skew_the_offset_is_zero_and_recent_scans_are_kept(run):
     fake = fake_with(image_row(A, status="scanned", scan_time=RECENT))
     result = run(module, fake, {"images": [A], "max_age": "15m"})
