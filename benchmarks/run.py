@@ -2,7 +2,7 @@
 
     make bench        # builds the collection tree, then runs this script with the .venv Python
     make bench BENCH_ARGS="--sizes 200 --slice-sizes 200"   # a shorter run
-    make bench-short  # every measurement once on 20 hosts (2 slices), and a check of the output
+    make bench-short  # every measurement once on 20 hosts, and a check of the output (make test)
     python benchmarks/run.py [--sizes 200,1000,5000,10000] [--slice-sizes 200,1000] [--slices 4]
                              [--images-per-host 5] [--image-seconds 0.02] [--scan-parallelism 10]
                              [--wait-sleep 1] [--calls 20] [--providers hss,tcss]
@@ -197,6 +197,7 @@ def measure_all(cmds, envs, log_paths, interval=0.1):
     log; wall time (the first start to the last end), CPU time (the sum), peak memory (of all the
     process trees together), the worst exit status and the system load around the run."""
     peak = {"pss": 0, "rss": 0, "processes": 0}
+    samples = []
     done = threading.Event()
     logs = [open(path, "w", encoding="utf-8") for path in log_paths]
     try:
@@ -213,6 +214,8 @@ def measure_all(cmds, envs, log_paths, interval=0.1):
             while not done.is_set():
                 pids = [pid for proc in procs for pid in descendants(proc.pid)]
                 sizes = [memory_kib(pid) for pid in pids]
+                top = sum(memory_kib(proc.pid)[0] for proc in procs)
+                samples.append((time.monotonic(), sum(size[0] for size in sizes), top))
                 peak["pss"] = max(peak["pss"], sum(size[0] for size in sizes))
                 peak["rss"] = max(peak["rss"], sum(size[1] for size in sizes))
                 peak["processes"] = max(peak["processes"], len(pids))
@@ -238,8 +241,20 @@ def measure_all(cmds, envs, log_paths, interval=0.1):
             "peak_rss_sum_mib": round(peak["rss"] / 1024.0, 1), "max_processes": peak["processes"],
             "largest_rss_mib": round(largest / 1024.0, 1), "command": show(cmds[0]),
             "commands": [show(cmd) for cmd in cmds], "log": rel(log_paths[0]),
-            "logs": [rel(path) for path in log_paths],
+            "logs": [rel(path) for path in log_paths], "samples": samples,
             "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+
+def task_memory(tasks, samples):
+    """Each task's peak PSS (whole tree, and of the ansible-playbook process alone) from the
+    memory samples taken while it ran, in MiB."""
+    for task in tasks or []:
+        if "start" not in task:
+            continue
+        inside = [sample for sample in samples if task["start"] <= sample[0] <= task["end"]]
+        task["peak_pss_mib"] = round(max(sample[1] for sample in inside) / 1024.0, 1) if inside else None
+        task["main_pss_mib"] = round(max(sample[2] for sample in inside) / 1024.0, 1) if inside else None
+    return tasks
 
 
 def api_calls(stats):
@@ -325,7 +340,7 @@ def run_role(emulator, provider, hosts, inventory, args):
     cpu = emulator.cpu_seconds()
     result = measure(role_cmd(provider, inventory, args), timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
     emulator_figures(emulator, result, cpu)
-    result["tasks"] = read_timer(timer, result["started"])
+    result["tasks"] = task_memory(read_timer(timer, result["started"]), result.pop("samples"))
     return result
 
 
@@ -345,6 +360,7 @@ def run_sliced(emulator, provider, hosts, names, args):
     emulator.admin("POST", "reset")
     cpu = emulator.cpu_seconds()
     result = measure_all(cmds, envs, logs)
+    del result["samples"]
     emulator_figures(emulator, result, cpu)
     result["slices"] = count
     result["slice_tasks"] = [read_timer(timer, result["started"]) for timer in timers]
@@ -356,6 +372,7 @@ def run_floor(emulator, hosts, inventory):
     timer = os.path.join(OUT, tag + ".tasks.json")
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "benchmarks/floor.yml"]
     result = measure(cmd, timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
+    del result["samples"]
     result["tasks"] = read_timer(timer, result["started"])
     return result
 
@@ -368,6 +385,7 @@ def run_sdk(emulator, provider, hosts, inventory, args):
     cpu = emulator.cpu_seconds()
     log = os.path.join(OUT, tag + ".log")
     result = measure(cmd, base_env(emulator), log)
+    del result["samples"]
     emulator_figures(emulator, result, cpu)
     with open(log, encoding="utf-8") as handle:
         lines = [line for line in handle.read().splitlines() if line.startswith("{")]
@@ -396,6 +414,7 @@ def run_module_vs_uri(emulator, args):
            "-e", "@" + rel(variables)]
     emulator.admin("POST", "reset")
     result = measure(cmd, env, os.path.join(OUT, tag + ".log"))
+    del result["samples"]
     result["stats"] = emulator.admin("GET", "stats")
     tasks = read_timer(timer, result["started"]) or []
     result["variants"] = []
@@ -520,9 +539,13 @@ def task_groups(tasks, hosts):
     """Tasks by name, in order: total seconds, how many times the task ran, per host or once."""
     groups = {}
     for task in tasks:
-        group = groups.setdefault(task["name"], {"seconds": 0.0, "count": 0, "kind": task_kind(task, hosts)})
+        group = groups.setdefault(task["name"], {"seconds": 0.0, "count": 0, "kind": task_kind(task, hosts),
+                                                 "peak": None, "main": None})
         group["seconds"] += task["seconds"]
         group["count"] += 1
+        for key, field in (("peak", "peak_pss_mib"), ("main", "main_pss_mib")):
+            if task.get(field) is not None:
+                group[key] = max(group[key] or 0, task[field])
     return groups
 
 
@@ -536,24 +559,27 @@ def task_rows(data, provider):
     for dummy, groups in grouped:
         names.extend(name for name in groups if name not in names)
     lines = ["| task (%s) | runs | %s |" % (CLOUD[provider], " | ".join(
-        "%d hosts: s | ms / host" % hosts for hosts, dummy in runs)), "|---|---|%s" % ("---:|---:|" * len(runs))]
+        "%d hosts: s | ms / host | peak PSS MiB, tree (ansible-playbook)" % hosts for hosts, dummy in runs)),
+        "|---|---|%s" % ("---:|---:|---:|" * len(runs))]
     for name in names:
         cells, kind = [], None
         for hosts, groups in grouped:
             group = groups.get(name)
             if group is None:
-                cells.append("- | -")
+                cells.append("- | - | -")
                 continue
             kind = kind or group["kind"]
             times = " (%d tasks)" % group["count"] if group["count"] > 1 else ""
-            cells.append("%s%s | %s" % (fmt(group["seconds"]), times, fmt(1000.0 * group["seconds"] / hosts)))
+            memory = "%s (%s)" % (fmt(group["peak"], 0), fmt(group["main"], 0)) if group["peak"] is not None else "-"
+            cells.append("%s%s | %s | %s" % (fmt(group["seconds"]), times, fmt(1000.0 * group["seconds"] / hosts), memory))
         lines.append("| %s | %s | %s |" % (name.replace("|", "/"), kind, " | ".join(cells)))
     lines.append("| **whole run (wall)** | | %s |" % " | ".join(
-        "**%s** | **%s**" % (fmt(res["wall"]), fmt(1000.0 * res["wall"] / hosts)) for hosts, res in runs))
+        "**%s** | **%s** | **%s**" % (fmt(res["wall"]), fmt(1000.0 * res["wall"] / hosts), fmt(res["peak_pss_mib"], 0))
+        for hosts, res in runs))
     per_host = []
     for hosts, groups in grouped:
         seconds = sum(group["seconds"] for group in groups.values() if group["kind"] != "once")
-        per_host.append("%s | %s" % (fmt(seconds), fmt(1000.0 * seconds / hosts)))
+        per_host.append("%s | %s | " % (fmt(seconds), fmt(1000.0 * seconds / hosts)))
     lines.append("| of which the per-host tasks and the loop over the hosts | | %s |" % " | ".join(per_host))
     return lines
 
@@ -818,11 +844,13 @@ def render(data):
     lines += ["", "## API calls per API", ""]
     for provider in data["providers"]:
         lines += calls_rows(data, provider) + [""]
-    lines += ["## Where the role's time goes", "",
+    lines += ["## Where the role's time and memory go", "",
               "From a callback that timestamps every task (`benchmarks/callback_plugins/bench_timer.py`): a task "
               "lasts from its start to the start of the next one. *Per host* tasks run once for every host "
-              "(role argument validation, the severity gate, skipped here since `image_scan_fail_on=none`); "
-              "the others run once for the play.", ""]
+              "(the gate task, which leaves each host its fact); the others run once for the play. *Peak PSS* "
+              "is the largest memory sample taken while the task ran: of the whole process tree (the "
+              "ansible-playbook process, its forked workers and the module they run), and in brackets of the "
+              "ansible-playbook process alone, which holds every variable of the play: where memory goes.", ""]
     for provider in data["providers"]:
         lines += task_rows(data, provider) + [""]
     mvu = data.get("module_vs_uri")
@@ -910,7 +938,8 @@ def check(data):
         for provider in data["providers"]:
             where = "%s %d hosts" % (CLOUD[provider], hosts)
             pair = run["jobs"].get(provider) or {}
-            for key in ("role", "sdk") + (("sliced",) if hosts in data["options"]["slice_sizes"] else ()):
+            sliced_here = hosts in data["options"]["slice_sizes"] and provider in data["options"]["slice_providers"]
+            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()):
                 res = pair.get(key)
                 need(res is not None, "%s: no %s run" % (where, key))
                 if res is None:
@@ -947,7 +976,7 @@ def check(data):
     text = render(data)
     for title in ("## The ratios side by side", "### Targets", "## The role against a plain SDK script",
                   "## The per-host floor", "## Sliced job against one job", "## API calls per API",
-                  "## Where the role's time goes", "## One module run against `ansible.builtin.uri`"):
+                  "## Where the role's time and memory go", "## One module run against `ansible.builtin.uri`"):
         need(title in text, "the results lack the section %r" % title)
     return problems
 
@@ -966,12 +995,14 @@ def main(argv=None):
     parser.add_argument("--wait-sleep", type=int, default=1, help="image_scan_wait_sleep and the SDK script's")
     parser.add_argument("--calls", type=int, default=20, help="calls per task in the module / uri comparison")
     parser.add_argument("--providers", default="hss,tcss")
+    parser.add_argument("--slice-providers", default=None,
+                        help="the clouds of the sliced job (default: --providers; --short: tcss)")
     parser.add_argument("--results", default=None, help="default benchmarks/results.md (--short: OUT/results.md)")
     parser.add_argument("--out", default=None, help="logs and raw figures (default benchmarks/out, --short: "
                                                     "build/bench-short)")
     parser.add_argument("--render", metavar="JSON", help="only write the results from a previous run's raw figures")
     parser.add_argument("--short", action="store_true",
-                        help="every measurement once on 20 hosts (2 slices, 1 call), then check that the output is "
+                        help="every measurement once on 20 hosts (2 slices, of TCSS only; 1 call), then check that the output is "
                              "complete and consistent; writes nothing under benchmarks/")
     args = parser.parse_args(argv)
     global OUT  # pylint: disable=global-statement
@@ -984,6 +1015,8 @@ def main(argv=None):
             args.calls = 1
         if "--slices" not in " ".join(argv):
             args.slices = 2
+        if args.slice_providers is None:
+            args.slice_providers = "tcss"
     OUT = os.path.abspath(args.out or (os.path.join(REPO, "build", "bench-short") if args.short else OUT))
     results = args.results or (os.path.join(OUT, "results.md") if args.short else os.path.join(BENCH, "results.md"))
 
@@ -1005,8 +1038,10 @@ def main(argv=None):
     slice_sizes = [int(size) for size in args.slice_sizes.split(",") if size.strip()]
     sizes = sorted(set([int(size) for size in args.sizes.split(",") if size.strip()] + slice_sizes))
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
+    slice_providers = [p.strip() for p in (args.slice_providers or args.providers).split(",") if p.strip()]
     data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None, "argv": argv,
             "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices,
+                        "slice_providers": slice_providers,
                         "images_per_host": args.images_per_host, "image_seconds": args.image_seconds,
                         "scan_parallelism": args.scan_parallelism, "wait_sleep": args.wait_sleep,
                         "calls": args.calls}}
@@ -1037,7 +1072,7 @@ def main(argv=None):
             for provider in providers:
                 pair = {}
                 jobs = [("role", run_role), ("sdk", run_sdk)]
-                if hosts in slice_sizes:
+                if hosts in slice_sizes and provider in slice_providers:
                     jobs.append(("sliced", lambda emu, prov, size, _inv, opts: run_sliced(emu, prov, size, names, opts)))
                 for key, job in jobs:
                     res = job(emulator, provider, hosts, inventory, args)
