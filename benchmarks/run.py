@@ -730,8 +730,8 @@ def floor_rows(data):
         floor = run.get("floor")
         if floor:
             seconds = per_host_seconds(floor, run["hosts"])
-            lines.append("| %d | %s | %s | %s |" % (run["hosts"], fmt(floor["wall"]), fmt(seconds),
-                                                   fmt(per_host_ms(floor, run["hosts"]))))
+            lines.append("| %d | %s | %s | %s |" % (
+                run["hosts"], fmt(floor["wall"]), fmt(seconds), fmt(per_host_ms(floor, run["hosts"]))))
     return lines
 
 
@@ -768,7 +768,7 @@ def render(data):
              "minutes, `python benchmarks/run.py --help` lists the options." % (
                  " ".join(data.get("argv") or []), m["date"], data["total_seconds"] / 60.0,
                  ", ".join(str(s) for s in DEFAULT_SIZES), ", ".join(str(s) for s in DEFAULT_SLICE_SIZES),
-                 FULL_RUN_EXPECTED), "",
+                 FULL_RUN_EXPECTED), ""] + (["**Note:** %s" % data["note"], ""] if data.get("note") else []) + [
              "## Machine", "",
              "| CPUs (nproc) | memory | CPU | kernel | Python | ansible-core | Ansible forks |",
              "|---:|---:|---|---|---|---|---|",
@@ -1001,6 +1001,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="logs and raw figures (default benchmarks/out, --short: "
                                                     "build/bench-short)")
     parser.add_argument("--render", metavar="JSON", help="only write the results from a previous run's raw figures")
+    parser.add_argument("--note", help="a remark on the run (the machine's load, say), printed under the title")
     parser.add_argument("--short", action="store_true",
                         help="every measurement once on 20 hosts (2 slices, of TCSS only; 1 call), then check that the output is "
                              "complete and consistent; writes nothing under benchmarks/")
@@ -1023,6 +1024,8 @@ def main(argv=None):
     if args.render:
         with open(args.render, encoding="utf-8") as handle:
             data = json.load(handle)
+        if args.note is not None:
+            data["note"] = args.note
         with open(results, "w", encoding="utf-8") as handle:
             handle.write(render(data))
         return 0
@@ -1040,6 +1043,7 @@ def main(argv=None):
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
     slice_providers = [p.strip() for p in (args.slice_providers or args.providers).split(",") if p.strip()]
     data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None, "argv": argv,
+            "note": args.note,
             "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices,
                         "slice_providers": slice_providers,
                         "images_per_host": args.images_per_host, "image_seconds": args.image_seconds,
