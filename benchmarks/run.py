@@ -768,25 +768,27 @@ def render(data):
              "minutes, `python benchmarks/run.py --help` lists the options." % (
                  " ".join(data.get("argv") or []), m["date"], data["total_seconds"] / 60.0,
                  ", ".join(str(s) for s in DEFAULT_SIZES), ", ".join(str(s) for s in DEFAULT_SLICE_SIZES),
-                 FULL_RUN_EXPECTED), ""] + (["**Note:** %s" % data["note"], ""] if data.get("note") else []) + [
-             "## Machine", "",
-             "| CPUs (nproc) | memory | CPU | kernel | Python | ansible-core | Ansible forks |",
-             "|---:|---:|---|---|---|---|---|",
-             "| %s | %s GiB | %s | %s | %s | %s | %s |" % (
-                 m["nproc"], m["memory_gib"], m["cpu"] or "-", m["kernel"], m["python"], m["ansible_core"],
-                 m["forks"]), "",
-             "SDKs: %s." % m["sdks"], "",
-             "## What runs", "",
-             "One emulator per fleet size, serving the hosts it generates (`node-NNN...`; the generator puts "
-             "every 20th host's agents offline) with %d images each, with the per-image scan model: each cloud "
-             "scans %d images at a time, %s s each, across all its running tasks (`--image-seconds %s "
-             "--scan-parallelism %d`), the same for the role, the SDK script and the sliced job. The inventory "
-             "lists the same hosts, local connection. Before every run the emulator is reset "
-             "(`POST /_emulator/reset`), so every image starts unscanned; the %d slices of a sliced job share one "
-             "reset and one emulator. Commands, from the repository root (`make bench` provides `.venv`, the "
-             "collection tree and `ANSIBLE_COLLECTIONS_PATH`):" % (
-                 opts["images_per_host"], opts["scan_parallelism"], opts["image_seconds"], opts["image_seconds"],
-                 opts["scan_parallelism"], opts["slices"]), "", "```"]
+                 FULL_RUN_EXPECTED), ""]
+    if data.get("note"):
+        lines += ["**Note:** %s" % data["note"], ""]
+    lines += ["## Machine", "",
+              "| CPUs (nproc) | memory | CPU | kernel | Python | ansible-core | Ansible forks |",
+              "|---:|---:|---|---|---|---|---|",
+              "| %s | %s GiB | %s | %s | %s | %s | %s |" % (
+                  m["nproc"], m["memory_gib"], m["cpu"] or "-", m["kernel"], m["python"], m["ansible_core"],
+                  m["forks"]), "",
+              "SDKs: %s." % m["sdks"], "",
+              "## What runs", "",
+              "One emulator per fleet size, serving the hosts it generates (`node-NNN...`; the generator puts "
+              "every 20th host's agents offline) with %d images each, with the per-image scan model: each cloud "
+              "scans %d images at a time, %s s each, across all its running tasks (`--image-seconds %s "
+              "--scan-parallelism %d`), the same for the role, the SDK script and the sliced job. The inventory "
+              "lists the same hosts, local connection. Before every run the emulator is reset "
+              "(`POST /_emulator/reset`), so every image starts unscanned; the %d slices of a sliced job share one "
+              "reset and one emulator. Commands, from the repository root (`make bench` provides `.venv`, the "
+              "collection tree and `ANSIBLE_COLLECTIONS_PATH`):" % (
+                  opts["images_per_host"], opts["scan_parallelism"], opts["image_seconds"], opts["image_seconds"],
+                  opts["scan_parallelism"], opts["slices"]), "", "```"]
     run0 = data["fleets"][0] if data["fleets"] else None
     for run in data["fleets"]:
         lines.append("# %d hosts: %s" % (run["hosts"], run["fleet"]))
