@@ -28,10 +28,10 @@ export ANSIBLE_NOCOLOR := 1
 export ANSIBLE_HOME := $(CURDIR)/build/ansible
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-TEST_STEPS := sanity units conformance integration soak-short docs-lint lint ee
+TEST_STEPS := sanity units conformance integration soak-short bench-short docs-lint lint ee
 
 .PHONY: help venv tree browser sanity units conformance integration soak soak-short docs-lint lint ee test matrix \
-	demo bench docs tarball release-check changelog clean
+	demo bench bench-short docs tarball release-check changelog clean
 
 help:
 	@echo "make demo           run the scan job against the bundled emulator"
@@ -40,7 +40,7 @@ help:
 	@echo "make docs           HTML documentation in build/docs/html"
 	@echo "make release-check  galaxy-importer on the built tarball"
 	@echo "make soak           the long seeded soak under faults (SOAK_ARGS, default: $(SOAK_ARGS))"
-	@echo "make sanity | units | conformance | integration | soak-short | docs-lint | lint | ee | bench"
+	@echo "make sanity | units | conformance | integration | soak-short | bench-short | docs-lint | lint | ee | bench"
 
 venv: $(STAMP)
 
@@ -220,10 +220,18 @@ matrix: venv browser
 demo: tree
 	@bash tools/demo.sh
 
-# Measurements, never part of `make test`: the role against plain SDK scripts and one module run
-# against ansible.builtin.uri, on the emulator; writes benchmarks/results.md (about 15 minutes).
+# Measurements, never part of `make test`: the role against plain SDK scripts, the per-host floor,
+# sliced jobs against one job and one module run against ansible.builtin.uri, on the emulator, at
+# 200, 1,000, 5,000 and 10,000 hosts; writes benchmarks/results.md (about 45 minutes on 2 idle
+# CPUs, estimated; BENCH_ARGS="--sizes 200 --slice-sizes 200" for a run of a few minutes).
 bench: tree
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# Part of `make test`: every measurement of `make bench` once on 20 hosts, and a check that the
+# harness's output is complete and consistent (no timing is asserted); writes build/bench-short/.
+bench-short: tree
+	@echo "== bench-short: benchmarks/run.py --short (20 hosts, every measurement once)"
+	$(BIN)/python benchmarks/run.py --short $(BENCH_ARGS)
 
 clean:
 	rm -rf build .ansible tests/output

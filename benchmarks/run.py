@@ -1,31 +1,47 @@
 """Benchmark of the image_scan role against the clouds' official SDKs, on the bundled emulator.
 
     make bench        # builds the collection tree, then runs this script with the .venv Python
-    python benchmarks/run.py [--sizes 200,1000] [--images-per-host 5] [--scan-seconds 4]
+    make bench BENCH_ARGS="--sizes 200 --slice-sizes 200"   # a shorter run
+    make bench-short  # every measurement once on 20 hosts, and a check of the output (make test)
+    python benchmarks/run.py [--sizes 200,1000,5000,10000] [--slice-sizes 200,1000] [--slices 4]
+                             [--images-per-host 5] [--image-seconds 0.02] [--scan-parallelism 10]
                              [--wait-sleep 1] [--calls 20] [--providers hss,tcss]
-                             [--results benchmarks/results.md] [--render FILE.json]
+                             [--results benchmarks/results.md] [--out benchmarks/out]
+                             [--render FILE.json] [--short]
 
 For every fleet size N, one emulator serves N generated hosts (``--generate-hosts N
---images-per-host M``) and, for HSS then TCSS, the emulator is reset (every image unscanned) and
-measured:
+--images-per-host M``) with the per-image scan model (``--image-seconds S --scan-parallelism P``:
+each cloud scans P images at a time, S seconds each, across all its running tasks). For HSS then
+TCSS the emulator is reset (every image unscanned) and measured:
 
 - the role: ``ansible-playbook playbooks/scan_images.yml`` over a generated inventory of the
   emulator's hosts (local connection);
-- the same job written as a plain script on the official SDKs (``benchmarks/sdk_job.py``).
+- the same job written as a plain script on the official SDKs (``benchmarks/sdk_job.py``);
+- at the sizes of ``--slice-sizes``: the role as AWX runs a sliced job, ``--slices`` concurrent
+  ``ansible-playbook`` processes, slice k with the hosts ``hosts[k-1::n]``, against the same
+  emulator (reset once before all of them).
 
-Each run gives its wall time, CPU time, peak memory and the API calls the emulator counted.
-Then, on the first emulator, one module run (``hss_image_scan_task_info``) is compared with
-``ansible.builtin.uri`` making the same single call (``benchmarks/module_vs_uri.yml``).
+Once per size, the per-host floor: ``benchmarks/floor.yml``, one skipped task on every host of
+the same inventory; the role's per-host tasks are stated as a ratio to it. Then, on the first
+emulator, one module run (``hss_image_scan_task_info``) is compared with ``ansible.builtin.uri``
+making the same single call (``benchmarks/module_vs_uri.yml``).
+
+Each run gives its wall time, CPU time, peak memory, the API calls the emulator counted, the images
+it scanned and how many of them it scanned more than once (``GET /_emulator/scans``: the units
+whose last scan is from this run, against the scans the emulator counted).
 
 Memory, two figures per run:
 - peak PSS of the process tree: /proc/PID/smaps_rollup of the measured process and all its
-  descendants, summed, sampled every 0.1 s (PSS splits shared pages between the processes that
-  share them, so forked Ansible workers are not counted several times);
+  descendants (of all the slices' processes for a sliced job), summed, sampled every 0.1 s (PSS
+  splits shared pages between the processes that share them, so forked Ansible workers are not
+  counted several times);
 - largest RSS of one process: ``ru_maxrss`` from ``wait4()`` of the measured process, which covers
   it and all its waited-for descendants (the largest single process, not a sum).
 
 Writes benchmarks/results.md and, with the logs and raw figures, benchmarks/out/. Measurements,
-not tests: nothing here asserts a time; it fails only when a run itself fails.
+not tests: nothing here asserts a time. It fails when a run fails; with ``--short`` it also checks
+that every figure the results need was measured and that the runs agree with each other (the
+role, the SDK script and the sliced job scanned the same images).
 """
 
 import argparse
@@ -57,7 +73,10 @@ HSS_TOKEN = "BENCHIAMTOKENTESTONLY0001"
 TCSS_ID = "AKIDTCSSTESTONLY000000000000000000001"
 TCSS_KEY = "TCSSKEYSECRETTESTONLY00000000000001"
 
-ROLE_VARS = ("image_scan_fail_on=none", "image_scan_findings=true", "image_scan_show_summary=false")
+# No host fails the gate (nor for an image the cloud could not scan): every host is judged by the
+# one per-host task, and none goes through the loop that leaves failing hosts their facts.
+ROLE_VARS = ("image_scan_fail_on=none", "image_scan_fail_on_incomplete=false", "image_scan_findings=true",
+             "image_scan_show_summary=false")
 CLOUD = {"hss": "HSS", "tcss": "TCSS"}
 
 
@@ -75,12 +94,12 @@ def show(cmd):
 
 
 class Emulator(object):
-    def __init__(self, hosts, images_per_host, scan_seconds):
+    def __init__(self, hosts, args):
         self.cmd = [sys.executable, SERVE, "--host", "127.0.0.1", "--port", "0",
                     "--hss-ak", HSS_AK, "--hss-sk", HSS_SK, "--hss-project-id", HSS_PROJECT,
                     "--hss-token", HSS_TOKEN, "--tcss-secret-id", TCSS_ID, "--tcss-secret-key", TCSS_KEY,
-                    "--generate-hosts", str(hosts), "--images-per-host", str(images_per_host),
-                    "--scan-seconds", str(scan_seconds)]
+                    "--generate-hosts", str(hosts), "--images-per-host", str(args.images_per_host),
+                    "--image-seconds", str(args.image_seconds), "--scan-parallelism", str(args.scan_parallelism)]
         self.log = open(os.path.join(OUT, "emulator-%d.log" % hosts), "w", encoding="utf-8")
         self.proc = subprocess.Popen(self.cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=self.log, text=True)
         selector = selectors.DefaultSelector()
@@ -99,6 +118,13 @@ class Emulator(object):
                                          data=b"" if method == "POST" else None)
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read().decode("utf-8") or "{}")
+
+    def scans(self, since):
+        """``(distinct, units)``: per cloud, how many units (HSS: image and host; TCSS: image) were
+        last scanned at or after ``since`` (epoch seconds)."""
+        snapshot = self.admin("GET", "scans")
+        return dict((cloud, sum(1 for row in snapshot[cloud] if (row.get("last_scan") or 0) >= since))
+                    for cloud in ("hss", "tcss"))
 
     def cpu_seconds(self):
         with open("/proc/%d/stat" % self.proc.pid, encoding="ascii") as handle:
@@ -163,18 +189,33 @@ def memory_kib(pid):
 
 def measure(cmd, env, log_path, interval=0.1):
     """Run ``cmd`` (cwd: the repository); wall and CPU time, peak memory, exit status."""
+    return measure_all([cmd], [env], [log_path], interval)
+
+
+def measure_all(cmds, envs, log_paths, interval=0.1):
+    """Run every command of ``cmds`` at once (cwd: the repository), each with its environment and
+    log; wall time (the first start to the last end), CPU time (the sum), peak memory (of all the
+    process trees together), the worst exit status and the system load around the run."""
     peak = {"pss": 0, "rss": 0, "processes": 0}
+    samples = []
     done = threading.Event()
-    with open(log_path, "w", encoding="utf-8") as log:
-        log.write("$ %s\n\n" % show(cmd))
-        log.flush()
+    logs = [open(path, "w", encoding="utf-8") for path in log_paths]
+    try:
+        for log, cmd in zip(logs, cmds):
+            log.write("$ %s\n\n" % show(cmd))
+            log.flush()
+        load_before = os.getloadavg()[0]
+        epoch = time.time()
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+                 for cmd, env, log in zip(cmds, envs, logs)]
 
         def sample():
             while not done.is_set():
-                pids = descendants(proc.pid)
+                pids = [pid for proc in procs for pid in descendants(proc.pid)]
                 sizes = [memory_kib(pid) for pid in pids]
+                top = sum(memory_kib(proc.pid)[0] for proc in procs)
+                samples.append((time.monotonic(), sum(size[0] for size in sizes), top))
                 peak["pss"] = max(peak["pss"], sum(size[0] for size in sizes))
                 peak["rss"] = max(peak["rss"], sum(size[1] for size in sizes))
                 peak["processes"] = max(peak["processes"], len(pids))
@@ -182,15 +223,38 @@ def measure(cmd, env, log_path, interval=0.1):
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        codes, cpu, largest = [], 0.0, 0
+        for proc in procs:
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            codes.append(proc.returncode)
+            cpu += usage.ru_utime + usage.ru_stime
+            largest = max(largest, usage.ru_maxrss)
         wall = time.monotonic() - started
         done.set()
         sampler.join()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"rc": proc.returncode, "wall": round(wall, 2), "cpu": round(usage.ru_utime + usage.ru_stime, 2),
-            "started": started, "peak_pss_mib": round(peak["pss"] / 1024.0, 1),
+    finally:
+        for log in logs:
+            log.close()
+    return {"rc": max(codes, key=abs), "rcs": codes, "wall": round(wall, 2), "cpu": round(cpu, 2),
+            "started": started, "epoch": epoch, "peak_pss_mib": round(peak["pss"] / 1024.0, 1),
             "peak_rss_sum_mib": round(peak["rss"] / 1024.0, 1), "max_processes": peak["processes"],
-            "largest_rss_mib": round(usage.ru_maxrss / 1024.0, 1), "command": show(cmd), "log": rel(log_path)}
+            "largest_rss_mib": round(largest / 1024.0, 1), "command": show(cmds[0]),
+            "commands": [show(cmd) for cmd in cmds], "log": rel(log_paths[0]),
+            "logs": [rel(path) for path in log_paths], "samples": samples,
+            "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+
+
+def task_memory(tasks, samples):
+    """Each task's peak PSS (whole tree, and of the ansible-playbook process alone) from the
+    memory samples taken while it ran, in MiB."""
+    for task in tasks or []:
+        if "start" not in task:
+            continue
+        inside = [sample for sample in samples if task["start"] <= sample[0] <= task["end"]]
+        task["peak_pss_mib"] = round(max(sample[1] for sample in inside) / 1024.0, 1) if inside else None
+        task["main_pss_mib"] = round(max(sample[2] for sample in inside) / 1024.0, 1) if inside else None
+    return tasks
 
 
 def api_calls(stats):
@@ -221,11 +285,10 @@ def read_timer(path, started):
 # ---------------------------------------------------------------------------------------------
 
 
-def write_inventory(hosts, names):
-    path = os.path.join(OUT, "inventory-%d.yml" % hosts)
+def write_inventory(hosts, names, tag=None):
+    path = os.path.join(OUT, "inventory-%s.yml" % (tag or hosts))
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write("---\n# %d hosts generated by benchmarks/run.py: the emulator's --generate-hosts %d\n" % (
-            hosts, hosts))
+        handle.write("---\n# %d hosts generated by benchmarks/run.py: the emulator's --generate-hosts\n" % len(names))
         handle.write("all:\n  vars:\n    ansible_connection: local\n"
                      "    ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n  hosts:\n")
         for name in names:
@@ -243,21 +306,73 @@ def base_env(emulator):
     return env
 
 
-def run_role(emulator, provider, hosts, inventory, args):
-    tag = "role-%s-%d" % (provider, hosts)
-    timer = os.path.join(OUT, tag + ".tasks.json")
+def timer_env(emulator, timer):
     env = base_env(emulator)
     env.update(ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
                ANSIBLE_CALLBACKS_ENABLED="bench_timer", BENCH_TIMER_OUT=timer)
+    return env
+
+
+def role_cmd(provider, inventory, args):
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "playbooks/scan_images.yml",
            "-e", "image_scan_provider=%s" % provider]
     for var in ROLE_VARS + ("image_scan_wait_sleep=%d" % args.wait_sleep,):
         cmd += ["-e", var]
-    emulator.admin("POST", "reset")
-    cpu = emulator.cpu_seconds()
-    result = measure(cmd, env, os.path.join(OUT, tag + ".log"))
+    return cmd
+
+
+def emulator_figures(emulator, result, cpu):
+    """What the emulator counted during a run: API calls, images scanned, and how many of those
+    scans were of a unit this run had scanned already."""
     result["emulator_cpu"] = round(emulator.cpu_seconds() - cpu, 2)
     result["stats"] = emulator.admin("GET", "stats")
+    distinct = emulator.scans(result["epoch"] - 1)
+    result["images_distinct"] = distinct
+    result["scanned_twice"] = dict((cloud, result["stats"]["images_scanned"][cloud] - distinct[cloud])
+                                   for cloud in distinct)
+    return result
+
+
+def run_role(emulator, provider, hosts, inventory, args):
+    tag = "role-%s-%d" % (provider, hosts)
+    timer = os.path.join(OUT, tag + ".tasks.json")
+    emulator.admin("POST", "reset")
+    cpu = emulator.cpu_seconds()
+    result = measure(role_cmd(provider, inventory, args), timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
+    emulator_figures(emulator, result, cpu)
+    result["tasks"] = task_memory(read_timer(timer, result["started"]), result.pop("samples"))
+    return result
+
+
+def run_sliced(emulator, provider, hosts, names, args):
+    """The role as AWX runs a sliced job: ``--slices`` ansible-playbook processes at once, slice k
+    with the hosts ``names[k-1::n]`` of the sorted inventory, one emulator reset before them all."""
+    count = args.slices
+    ordered = sorted(names)
+    cmds, envs, logs, timers = [], [], [], []
+    for k in range(1, count + 1):
+        tag = "sliced-%s-%d-%dof%d" % (provider, hosts, k, count)
+        inventory = rel(write_inventory(hosts, ordered[k - 1::count], tag="%d-slice%dof%d" % (hosts, k, count)))
+        timers.append(os.path.join(OUT, tag + ".tasks.json"))
+        cmds.append(role_cmd(provider, inventory, args))
+        envs.append(timer_env(emulator, timers[-1]))
+        logs.append(os.path.join(OUT, tag + ".log"))
+    emulator.admin("POST", "reset")
+    cpu = emulator.cpu_seconds()
+    result = measure_all(cmds, envs, logs)
+    del result["samples"]
+    emulator_figures(emulator, result, cpu)
+    result["slices"] = count
+    result["slice_tasks"] = [read_timer(timer, result["started"]) for timer in timers]
+    return result
+
+
+def run_floor(emulator, hosts, inventory):
+    tag = "floor-%d" % hosts
+    timer = os.path.join(OUT, tag + ".tasks.json")
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "benchmarks/floor.yml"]
+    result = measure(cmd, timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
+    del result["samples"]
     result["tasks"] = read_timer(timer, result["started"])
     return result
 
@@ -270,8 +385,8 @@ def run_sdk(emulator, provider, hosts, inventory, args):
     cpu = emulator.cpu_seconds()
     log = os.path.join(OUT, tag + ".log")
     result = measure(cmd, base_env(emulator), log)
-    result["emulator_cpu"] = round(emulator.cpu_seconds() - cpu, 2)
-    result["stats"] = emulator.admin("GET", "stats")
+    del result["samples"]
+    emulator_figures(emulator, result, cpu)
     with open(log, encoding="utf-8") as handle:
         lines = [line for line in handle.read().splitlines() if line.startswith("{")]
     result["summary"] = json.loads(lines[-1]) if lines else None
@@ -299,6 +414,7 @@ def run_module_vs_uri(emulator, args):
            "-e", "@" + rel(variables)]
     emulator.admin("POST", "reset")
     result = measure(cmd, env, os.path.join(OUT, tag + ".log"))
+    del result["samples"]
     result["stats"] = emulator.admin("GET", "stats")
     tasks = read_timer(timer, result["started"]) or []
     result["variants"] = []
@@ -423,9 +539,13 @@ def task_groups(tasks, hosts):
     """Tasks by name, in order: total seconds, how many times the task ran, per host or once."""
     groups = {}
     for task in tasks:
-        group = groups.setdefault(task["name"], {"seconds": 0.0, "count": 0, "kind": task_kind(task, hosts)})
+        group = groups.setdefault(task["name"], {"seconds": 0.0, "count": 0, "kind": task_kind(task, hosts),
+                                                 "peak": None, "main": None})
         group["seconds"] += task["seconds"]
         group["count"] += 1
+        for key, field in (("peak", "peak_pss_mib"), ("main", "main_pss_mib")):
+            if task.get(field) is not None:
+                group[key] = max(group[key] or 0, task[field])
     return groups
 
 
@@ -439,24 +559,27 @@ def task_rows(data, provider):
     for dummy, groups in grouped:
         names.extend(name for name in groups if name not in names)
     lines = ["| task (%s) | runs | %s |" % (CLOUD[provider], " | ".join(
-        "%d hosts: s | ms / host" % hosts for hosts, dummy in runs)), "|---|---|%s" % ("---:|---:|" * len(runs))]
+        "%d hosts: s | ms / host | peak PSS MiB, tree (ansible-playbook)" % hosts for hosts, dummy in runs)),
+        "|---|---|%s" % ("---:|---:|---:|" * len(runs))]
     for name in names:
         cells, kind = [], None
         for hosts, groups in grouped:
             group = groups.get(name)
             if group is None:
-                cells.append("- | -")
+                cells.append("- | - | -")
                 continue
             kind = kind or group["kind"]
             times = " (%d tasks)" % group["count"] if group["count"] > 1 else ""
-            cells.append("%s%s | %s" % (fmt(group["seconds"]), times, fmt(1000.0 * group["seconds"] / hosts)))
+            memory = "%s (%s)" % (fmt(group["peak"], 0), fmt(group["main"], 0)) if group["peak"] is not None else "-"
+            cells.append("%s%s | %s | %s" % (fmt(group["seconds"]), times, fmt(1000.0 * group["seconds"] / hosts), memory))
         lines.append("| %s | %s | %s |" % (name.replace("|", "/"), kind, " | ".join(cells)))
     lines.append("| **whole run (wall)** | | %s |" % " | ".join(
-        "**%s** | **%s**" % (fmt(res["wall"]), fmt(1000.0 * res["wall"] / hosts)) for hosts, res in runs))
+        "**%s** | **%s** | **%s**" % (fmt(res["wall"]), fmt(1000.0 * res["wall"] / hosts), fmt(res["peak_pss_mib"], 0))
+        for hosts, res in runs))
     per_host = []
     for hosts, groups in grouped:
         seconds = sum(group["seconds"] for group in groups.values() if group["kind"] != "once")
-        per_host.append("%s | %s" % (fmt(seconds), fmt(1000.0 * seconds / hosts)))
+        per_host.append("%s | %s | " % (fmt(seconds), fmt(1000.0 * seconds / hosts)))
     lines.append("| of which the per-host tasks and the loop over the hosts | | %s |" % " | ".join(per_host))
     return lines
 
@@ -490,10 +613,9 @@ def highlights(data):
         if provider == "tcss" and batches > 1 and "trigger_and_wait" in summary.get("phases", {}):
             repeated = sum(group["seconds"] for group in groups.values() if group["count"] == batches)
             lines.append(
-                "- TCSS scans one task at a time: %d batches one after the other. Per batch, the SDK script spent %s s "
-                "starting and waiting (the %s s scan plus the polling granularity), the role %s s in its per-batch "
-                "tasks." % (batches, fmt(summary["phases"]["trigger_and_wait"] / batches),
-                            fmt(data["options"]["scan_seconds"], 0), fmt(repeated / batches)))
+                "- TCSS scans one task at a time: the SDK script started %d tasks one after the other and spent %s s "
+                "per task starting and waiting; the role %s s in its per-batch tasks." % (
+                    batches, fmt(summary["phases"]["trigger_and_wait"] / batches), fmt(repeated / batches)))
     mvu = data.get("module_vs_uri")
     if mvu and len(mvu["variants"]) >= 2:
         uri, module = mvu["variants"][0], mvu["variants"][1]
@@ -504,28 +626,169 @@ def highlights(data):
     return lines
 
 
+def per_host_seconds(res, hosts):
+    """Seconds of a playbook run spent in its tasks that run on every host (or loop over them)."""
+    if not res or not res.get("tasks"):
+        return None
+    return sum(group["seconds"] for group in task_groups(res["tasks"], hosts).values() if group["kind"] != "once")
+
+
+def per_host_ms(res, hosts):
+    seconds = per_host_seconds(res, hosts)
+    return None if seconds is None else 1000.0 * seconds / hosts
+
+
+def calls_of(res):
+    return api_calls(res["stats"])[1] if res and res.get("stats") else None
+
+
+def ratio_value(a, b):
+    return a / float(b) if a is not None and b else None
+
+
+def ratios(data, run, provider):
+    """The ratios the targets are about, for one fleet size and cloud."""
+    pair = run["jobs"].get(provider) or {}
+    role, sdk, sliced = pair.get("role"), pair.get("sdk"), pair.get("sliced")
+    floor = per_host_ms(run.get("floor"), run["hosts"])
+    row = {
+        "wall": ratio_value(role and role["wall"], sdk and sdk["wall"]),
+        "calls": ratio_value(calls_of(role), calls_of(sdk)),
+        "pss": ratio_value(role and role["peak_pss_mib"], sdk and sdk["peak_pss_mib"]),
+        "role_pss": role and role["peak_pss_mib"],
+        "per_host": per_host_ms(role, run["hosts"]), "floor": floor,
+        "per_host_floor": ratio_value(per_host_ms(role, run["hosts"]), floor),
+        "sliced_wall": ratio_value(sliced and sliced["wall"], role and role["wall"]),
+        "sliced_calls": ratio_value(calls_of(sliced), calls_of(role)),
+        "twice": sliced["scanned_twice"][provider] if sliced else None,
+        "role_twice": role["scanned_twice"][provider] if role else None,
+    }
+    return row
+
+
+def x(value):
+    return "%.2fx" % value if value is not None else "-"
+
+
+def ratio_rows(data):
+    lines = ["| cloud | hosts | role / SDK wall | role / SDK API calls | role / SDK peak PSS | role peak PSS MiB | "
+             "role per-host ms / host | floor ms / host | **role per-host / floor** | sliced / one job wall | "
+             "sliced / one job API calls | images scanned twice (sliced; one job) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for run in data["fleets"]:
+        for provider in data["providers"]:
+            if provider not in run["jobs"]:
+                continue
+            r = ratios(data, run, provider)
+            twice = "%s; %s" % ("-" if r["twice"] is None else r["twice"], "-" if r["role_twice"] is None else r["role_twice"])
+            lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s |" % (
+                CLOUD[provider], run["hosts"], x(r["wall"]), x(r["calls"]), x(r["pss"]), fmt(r["role_pss"], 0),
+                fmt(r["per_host"]), fmt(r["floor"]), x(r["per_host_floor"]), x(r["sliced_wall"]),
+                x(r["sliced_calls"]), twice))
+    return lines
+
+
+#: (what, provider or None for both, fleet size, key of ratios(), limit, how the figure reads)
+TARGETS = (
+    ("role per-host cost / one skipped per-host task", None, 1000, "per_host_floor", 1.5, "x"),
+    ("API calls, role / SDK script", None, 1000, "calls", 1.0, "x"),
+    ("wall time, role / SDK script", "hss", 1000, "wall", 2.0, "x"),
+    ("wall time, role / SDK script", "tcss", 1000, "wall", 1.2, "x"),
+    ("images scanned twice, %d slices", None, 1000, "twice", 0, "n"),
+    ("images scanned twice, %d slices", None, 200, "twice", 0, "n"),
+    ("wall time, %d slices / one job", "tcss", 1000, "sliced_wall", 1.2, "x"),
+    ("peak PSS of one job (whole tree)", None, 10000, "role_pss", 1536, "MiB"),
+    ("peak PSS of one job (whole tree)", "tcss", 1000, "role_pss", 250, "MiB"),
+)
+
+
+def target_rows(data):
+    lines = ["| target | cloud | hosts | limit | measured | |", "|---|---|---:|---:|---:|---|"]
+    by_size = dict((run["hosts"], run) for run in data["fleets"])
+    slices = data["options"].get("slices", 4)
+    for what, only, hosts, key, limit, unit in TARGETS:
+        for provider in data["providers"]:
+            if only and provider != only:
+                continue
+            run = by_size.get(hosts)
+            value = ratios(data, run, provider)[key] if run and provider in run["jobs"] else None
+            if unit == "x":
+                shown, bound = ("%.3fx" % value if value is not None else "-"), "%.1fx" % limit
+            elif unit == "MiB":
+                shown, bound = fmt(value, 0) + " MiB" if value is not None else "-", "%d MiB" % limit
+            else:
+                shown, bound = "-" if value is None else str(value), str(limit)
+            verdict = "not measured" if value is None else ("met" if value <= limit else "**not met**")
+            lines.append("| %s | %s | %d | %s | %s | %s |" % (
+                what.replace("%d", str(slices)), CLOUD[provider], hosts, bound, shown, verdict))
+    return lines
+
+
+def floor_rows(data):
+    lines = ["| hosts | floor playbook wall s | the skipped per-host task s | ms / host |", "|---:|---:|---:|---:|"]
+    for run in data["fleets"]:
+        floor = run.get("floor")
+        if floor:
+            seconds = per_host_seconds(floor, run["hosts"])
+            lines.append("| %d | %s | %s | %s |" % (
+                run["hosts"], fmt(floor["wall"]), fmt(seconds), fmt(per_host_ms(floor, run["hosts"]))))
+    return lines
+
+
+def sliced_rows(data):
+    lines = ["| cloud | hosts | job | wall s | CPU s | peak PSS, all trees MiB | API calls | images scanned | "
+             "distinct images scanned | scanned twice | load (1 min) before, after |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for run in data["fleets"]:
+        for provider in data["providers"]:
+            pair = run["jobs"].get(provider) or {}
+            if not pair.get("sliced"):
+                continue
+            for label, res in (("one job", pair["role"]), ("%d slices at once" % pair["sliced"]["slices"], pair["sliced"])):
+                status = "" if res["rc"] == 0 else " (FAILED rc %s)" % res.get("rcs", res["rc"])
+                lines.append("| %s | %d | %s%s | %s | %s | %s | %d | %d | %d | %d | %s, %s |" % (
+                    CLOUD[provider], run["hosts"], label, status, fmt(res["wall"]), fmt(res["cpu"]),
+                    fmt(res["peak_pss_mib"], 0), calls_of(res), res["stats"]["images_scanned"][provider],
+                    res["images_distinct"][provider], res["scanned_twice"][provider],
+                    res["load"][0], res["load"][1]))
+            sliced, role = pair["sliced"], pair["role"]
+            lines.append("| %s | %d | **sliced / one job** | **%s** | **%s** | **%s** | **%s** | | | | |" % (
+                CLOUD[provider], run["hosts"], ratio(sliced["wall"], role["wall"]), ratio(sliced["cpu"], role["cpu"]),
+                ratio(sliced["peak_pss_mib"], role["peak_pss_mib"]), ratio(calls_of(sliced), calls_of(role))))
+    return lines
+
+
 def render(data):
     m = data["machine"]
     opts = data["options"]
     lines = ["# Benchmark: the image_scan role against the official SDKs", "",
-             "Produced by `make bench` (`benchmarks/run.py`) on %s; the whole benchmark took %.1f minutes. "
-             "Rerun it with `make bench` (`make bench BENCH_ARGS=\"--sizes 200\"` for a shorter run; "
-             "`python benchmarks/run.py --help` lists the options)." % (m["date"], data["total_seconds"] / 60.0), "",
-             "## Machine", "",
-             "| CPUs (nproc) | memory | CPU | kernel | Python | ansible-core | Ansible forks |",
-             "|---:|---:|---|---|---|---|---|",
-             "| %s | %s GiB | %s | %s | %s | %s | %s |" % (
-                 m["nproc"], m["memory_gib"], m["cpu"] or "-", m["kernel"], m["python"], m["ansible_core"],
-                 m["forks"]), "",
-             "SDKs: %s." % m["sdks"], "",
-             "## What runs", "",
-             "One emulator per fleet size, serving the hosts it generates (`node-NNN...`; the generator puts "
-             "every 20th host's agents offline) with %d images each; each scan task takes %s s "
-             "(`--scan-seconds`; short, so that the TCSS runs, which wait for their scan tasks one after another, "
-             "keep the whole benchmark under a quarter of an hour). The inventory lists the same hosts, local connection. Before every run the "
-             "emulator is reset (`POST /_emulator/reset`), so every image starts unscanned. Commands, from the "
-             "repository root (`make bench` provides `.venv`, the collection tree and "
-             "`ANSIBLE_COLLECTIONS_PATH`):" % (opts["images_per_host"], fmt(opts["scan_seconds"], 0)), "", "```"]
+             "Produced by `make bench` (`benchmarks/run.py %s`) on %s; this run took %.1f minutes. "
+             "Rerun it with `make bench`: every size (%s hosts, slices at %s) takes about %s on this machine "
+             "when it is idle; `make bench BENCH_ARGS=\"--sizes 200 --slice-sizes 200\"` is a run of a few "
+             "minutes, `python benchmarks/run.py --help` lists the options." % (
+                 " ".join(data.get("argv") or []), m["date"], data["total_seconds"] / 60.0,
+                 ", ".join(str(s) for s in DEFAULT_SIZES), ", ".join(str(s) for s in DEFAULT_SLICE_SIZES),
+                 FULL_RUN_EXPECTED), ""]
+    if data.get("note"):
+        lines += ["**Note:** %s" % data["note"], ""]
+    lines += ["## Machine", "",
+              "| CPUs (nproc) | memory | CPU | kernel | Python | ansible-core | Ansible forks |",
+              "|---:|---:|---|---|---|---|---|",
+              "| %s | %s GiB | %s | %s | %s | %s | %s |" % (
+                  m["nproc"], m["memory_gib"], m["cpu"] or "-", m["kernel"], m["python"], m["ansible_core"],
+                  m["forks"]), "",
+              "SDKs: %s." % m["sdks"], "",
+              "## What runs", "",
+              "One emulator per fleet size, serving the hosts it generates (`node-NNN...`; the generator puts "
+              "every 20th host's agents offline) with %d images each, with the per-image scan model: each cloud "
+              "scans %d images at a time, %s s each, across all its running tasks (`--image-seconds %s "
+              "--scan-parallelism %d`), the same for the role, the SDK script and the sliced job. The inventory "
+              "lists the same hosts, local connection. Before every run the emulator is reset "
+              "(`POST /_emulator/reset`), so every image starts unscanned; the %d slices of a sliced job share one "
+              "reset and one emulator. Commands, from the repository root (`make bench` provides `.venv`, the "
+              "collection tree and `ANSIBLE_COLLECTIONS_PATH`):" % (
+                  opts["images_per_host"], opts["scan_parallelism"], opts["image_seconds"], opts["image_seconds"],
+                  opts["scan_parallelism"], opts["slices"]), "", "```"]
     run0 = data["fleets"][0] if data["fleets"] else None
     for run in data["fleets"]:
         lines.append("# %d hosts: %s" % (run["hosts"], run["fleet"]))
@@ -535,6 +798,11 @@ def render(data):
             if pair:
                 lines.append(pair["role"]["command"])
                 lines.append(pair["sdk"]["command"])
+                if pair.get("sliced"):
+                    lines.append("# %d slices at once:" % pair["sliced"]["slices"])
+                    lines.extend(pair["sliced"]["commands"])
+        if run.get("floor"):
+            lines.append(run["floor"]["command"])
     if data.get("module_vs_uri"):
         lines.append("# one call: module against uri (on the %d-host emulator, started with --hss-token)" % (
             run0["hosts"]))
@@ -542,24 +810,49 @@ def render(data):
     lines += ["```", "",
               "The environment carries the emulator's address and fake credentials in the variables the "
               "collection reads (`HUAWEICLOUD_SDK_*`, `TENCENTCLOUD_*`). The role runs with `%s` and "
-              "`image_scan_wait_sleep=%s`, other variables at their defaults (batches of 100 images, max age "
-              "24h). The SDK script does the same job with the same batch size, the same page sizes (the "
-              "largest each API accepts: HSS 200, TCSS 100) and the same polling policy (first pause %s s, "
-              "growing by half up to four times that)." % (
+              "`image_scan_wait_sleep=%s`, other variables at their defaults (`image_scan_batch_size` 100, "
+              "max age 24h). The SDK script does the same job: HSS in batches of 100 images, TCSS in one task "
+              "with every image that needs a scan (TCSS takes any number of images in one task), the same page "
+              "sizes (the largest each API accepts: HSS 200, TCSS 100) and the same polling policy (first pause "
+              "%s s, growing by half up to four times that)." % (
                   "`, `".join(ROLE_VARS), opts["wait_sleep"], opts["wait_sleep"]), "",
-              "## The role against a plain SDK script", ""]
+              "## The ratios side by side", "",
+              "Every figure below is from this one run: the role, the SDK script, the floor and the sliced job "
+              "ran one after the other on the same machine and emulator, so the ratios are like for like even "
+              "where the absolute times depend on the machine's load. *role per-host* is the time of the role's "
+              "tasks that run on every host (or loop over the hosts), per host; *floor* the time of one skipped "
+              "task on every host (`benchmarks/floor.yml`, same inventory); *sliced* is %d concurrent "
+              "`ansible-playbook` processes on the round-robin slices `hosts[k-1::%d]`, as AWX runs a sliced job, "
+              "against one job over all the hosts." % (opts["slices"], opts["slices"]), ""]
+    lines += ratio_rows(data)
+    lines += ["", "### Targets", ""] + target_rows(data)
+    lines += ["", "## The role against a plain SDK script", ""]
     lines += job_rows(data)
     found = highlights(data)
     if found:
         lines += ["", "What stands out:", ""] + found
+    lines += ["", "## The per-host floor", "",
+              "`ansible-playbook -i INVENTORY benchmarks/floor.yml`: one `run_once` task, then one task on every "
+              "host, skipped (`when: false`). A role that can fail hosts one by one needs at least one task on "
+              "every host; this is what that task costs on this machine, without any work in it.", ""]
+    lines += floor_rows(data)
+    found_sliced = sliced_rows(data)
+    if len(found_sliced) > 2:
+        lines += ["", "## Sliced job against one job", "",
+                  "*Images scanned* counts the scans the emulator ran; *distinct* the units (HSS: image on a host; "
+                  "TCSS: image) whose last scan is from the run; *scanned twice* the difference: scans billed twice. "
+                  "Peak PSS is of all the slices' process trees together; CPU the sum of all the slices'.", ""]
+        lines += found_sliced
     lines += ["", "## API calls per API", ""]
     for provider in data["providers"]:
         lines += calls_rows(data, provider) + [""]
-    lines += ["## Where the role's time goes", "",
+    lines += ["## Where the role's time and memory go", "",
               "From a callback that timestamps every task (`benchmarks/callback_plugins/bench_timer.py`): a task "
               "lasts from its start to the start of the next one. *Per host* tasks run once for every host "
-              "(role argument validation, the severity gate, skipped here since `image_scan_fail_on=none`); "
-              "the others run once for the play.", ""]
+              "(the gate task, which leaves each host its fact); the others run once for the play. *Peak PSS* "
+              "is the largest memory sample taken while the task ran: of the whole process tree (the "
+              "ansible-playbook process, its forked workers and the module they run), and in brackets of the "
+              "ansible-playbook process alone, which holds every variable of the play: where memory goes.", ""]
     for provider in data["providers"]:
         lines += task_rows(data, provider) + [""]
     mvu = data.get("module_vs_uri")
@@ -592,11 +885,14 @@ def render(data):
               "calls are what the emulator counted (`GET /_emulator/stats`), admin routes excluded; *calls / "
               "host* divides them by the inventory's hosts. *Images scanned* counts scan results (HSS: one per "
               "image and host; TCSS: one per image), the same for both jobs when they did the same work. The "
-              "role's TCSS time is mostly waiting: TCSS runs one scan task at a time, so batches of 100 images "
-              "are scanned one after the other, each for `--scan-seconds` plus the polling granularity; the SDK "
-              "script waits the same way. HSS scans all batches at once. Ratios are role / SDK script: how much "
+              "TCSS runs one scan task at a time: a job that sends batches waits for each before it starts the "
+              "next, and pays the polling granularity once per batch; the SDK script sends one task with every "
+              "image (TCSS takes any number), HSS batches of 100 like the role's default. HSS scans all batches "
+              "at once. Ratios are role / SDK script: how much "
               "more the role costs than a hand-written script doing the same job. The figures are from one run "
-              "on the machine above; expect a few percent of noise between runs.", ""]
+              "on the machine above; expect a few percent of noise between runs.", "",
+              "Load: %s" % data.get("load_note", "the machine's load during the run is shown with the sliced "
+                                                 "runs (1-minute load average before and after)."), ""]
     throughput = data.get("emulator_throughput")
     if throughput:
         lines += ["## The emulator's list throughput", "",
@@ -604,16 +900,6 @@ def render(data):
                   "`%s` (at least %d requests/s per case, keep-alive connections, signed requests):"
                   % (throughput["cmd"], EMULATOR_MIN_RPS), "", "```", throughput["output"], "```", ""]
     return "\n".join(lines)
-
-
-def print_summary(data):
-    for line in job_rows(data):
-        print(line)
-    mvu = data.get("module_vs_uri")
-    if mvu and mvu["variants"]:
-        base = mvu["variants"][0]["mean"]
-        for variant in mvu["variants"]:
-            print("%-90s mean %.3f s/call  %s of uri" % (variant["name"], variant["mean"], ratio(variant["mean"], base)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -630,22 +916,121 @@ def fleet_of(emulator):
     return names, description
 
 
+DEFAULT_SIZES = (200, 1000, 5000, 10000)
+DEFAULT_SLICE_SIZES = (200, 1000)
+#: What the full run (the defaults) takes on the 2-CPU machine of results.md when it is idle: an
+#: estimate from runs of 200 and 1,000 hosts, growing with the hosts (about 2.5 hours at a load
+#: average of 12 on those 2 CPUs).
+FULL_RUN_EXPECTED = "45 minutes (estimated from the 200 and 1,000-host runs; some 2.5 hours on a loaded machine)"
+
+
+def check(data):
+    """The short run's check of the harness: every figure the results need was measured, and the
+    runs agree with each other. No time is asserted: only that the figures exist and add up."""
+    problems = []
+
+    def need(condition, text):
+        if not condition:
+            problems.append(text)
+
+    need(data["fleets"], "no fleet was measured")
+    for run in data["fleets"]:
+        hosts = run["hosts"]
+        floor = run.get("floor")
+        need(floor and floor["rc"] == 0, "%d hosts: the floor playbook did not run" % hosts)
+        need(per_host_ms(floor, hosts), "%d hosts: no per-host task in the floor's timings" % hosts)
+        for provider in data["providers"]:
+            where = "%s %d hosts" % (CLOUD[provider], hosts)
+            pair = run["jobs"].get(provider) or {}
+            sliced_here = hosts in data["options"]["slice_sizes"] and provider in data["options"]["slice_providers"]
+            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()):
+                res = pair.get(key)
+                need(res is not None, "%s: no %s run" % (where, key))
+                if res is None:
+                    continue
+                need(res["rc"] == 0, "%s: the %s run failed (%s)" % (where, key, ", ".join(res.get("logs", [res["log"]]))))
+                need(res["wall"] > 0 and res["peak_pss_mib"] > 0 and res["max_processes"] >= 1,
+                     "%s: %s run without wall time or memory figures" % (where, key))
+                need(calls_of(res), "%s: the emulator counted no API call for the %s run" % (where, key))
+                need(res["stats"]["images_scanned"][provider] > 0, "%s: the %s run scanned nothing" % (where, key))
+                need(res["images_distinct"][provider] + res["scanned_twice"][provider]
+                     == res["stats"]["images_scanned"][provider] and res["scanned_twice"][provider] >= 0,
+                     "%s: the %s run's distinct and repeated scans do not add up" % (where, key))
+            role, sdk, sliced = pair.get("role"), pair.get("sdk"), pair.get("sliced")
+            if role and sdk:
+                need(role["images_distinct"][provider] == sdk["images_distinct"][provider],
+                     "%s: the role scanned %d distinct images, the SDK script %d" % (
+                         where, role["images_distinct"][provider], sdk["images_distinct"][provider]))
+                need(per_host_ms(role, hosts), "%s: no per-host task in the role's timings" % where)
+                need(sdk.get("summary") and sum(sdk["summary"]["host_status"].values()) == hosts,
+                     "%s: the SDK script did not judge every host" % where)
+            if role and sliced:
+                need(sliced["images_distinct"][provider] == role["images_distinct"][provider],
+                     "%s: the sliced job scanned %d distinct images, one job %d" % (
+                         where, sliced["images_distinct"][provider], role["images_distinct"][provider]))
+                need(len(sliced["rcs"]) == data["options"]["slices"] and all(sliced["slice_tasks"]),
+                     "%s: not every slice ran to its end" % where)
+            ratio_row = ratios(data, run, provider)
+            for key in ("wall", "calls", "pss", "per_host_floor") + (
+                    ("sliced_wall", "sliced_calls") if sliced else ()):
+                need(ratio_row[key] is not None, "%s: no ratio %s" % (where, key))
+    mvu = data.get("module_vs_uri")
+    need(mvu and mvu["rc"] == 0 and len(mvu["variants"]) == 3 and all(
+        v["calls"] == data["options"]["calls"] for v in mvu["variants"]), "the module / uri comparison is incomplete")
+    text = render(data)
+    for title in ("## The ratios side by side", "### Targets", "## The role against a plain SDK script",
+                  "## The per-host floor", "## Sliced job against one job", "## API calls per API",
+                  "## Where the role's time and memory go", "## One module run against `ansible.builtin.uri`"):
+        need(title in text, "the results lack the section %r" % title)
+    return problems
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--sizes", default="200,1000", help="fleet sizes, comma-separated (default 200,1000)")
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
+                        help="fleet sizes, comma-separated (default %(default)s)")
+    parser.add_argument("--slice-sizes", default=",".join(str(s) for s in DEFAULT_SLICE_SIZES),
+                        help="fleet sizes at which the sliced job runs too (default %(default)s; empty: none)")
+    parser.add_argument("--slices", type=int, default=4, help="concurrent slices of the sliced job (default 4)")
     parser.add_argument("--images-per-host", type=int, default=5)
-    parser.add_argument("--scan-seconds", type=float, default=4)
+    parser.add_argument("--image-seconds", type=float, default=0.02, help="the emulator's --image-seconds")
+    parser.add_argument("--scan-parallelism", type=int, default=10, help="the emulator's --scan-parallelism")
     parser.add_argument("--wait-sleep", type=int, default=1, help="image_scan_wait_sleep and the SDK script's")
     parser.add_argument("--calls", type=int, default=20, help="calls per task in the module / uri comparison")
     parser.add_argument("--providers", default="hss,tcss")
-    parser.add_argument("--results", default=os.path.join(BENCH, "results.md"))
+    parser.add_argument("--slice-providers", default=None,
+                        help="the clouds of the sliced job (default: --providers; --short: tcss)")
+    parser.add_argument("--results", default=None, help="default benchmarks/results.md (--short: OUT/results.md)")
+    parser.add_argument("--out", default=None, help="logs and raw figures (default benchmarks/out, --short: "
+                                                    "build/bench-short)")
     parser.add_argument("--render", metavar="JSON", help="only write the results from a previous run's raw figures")
+    parser.add_argument("--note", help="a remark on the run (the machine's load, say), printed under the title")
+    parser.add_argument("--short", action="store_true",
+                        help="every measurement once on 20 hosts (2 slices, of TCSS only; 1 call), then check that the output is "
+                             "complete and consistent; writes nothing under benchmarks/")
     args = parser.parse_args(argv)
+    global OUT  # pylint: disable=global-statement
+    if args.short:
+        if "--sizes" not in " ".join(argv):
+            args.sizes = "20"
+        if "--slice-sizes" not in " ".join(argv):
+            args.slice_sizes = args.sizes
+        if "--calls" not in " ".join(argv):
+            args.calls = 1
+        if "--slices" not in " ".join(argv):
+            args.slices = 2
+        if args.slice_providers is None:
+            args.slice_providers = "tcss"
+    OUT = os.path.abspath(args.out or (os.path.join(REPO, "build", "bench-short") if args.short else OUT))
+    results = args.results or (os.path.join(OUT, "results.md") if args.short else os.path.join(BENCH, "results.md"))
 
     if args.render:
         with open(args.render, encoding="utf-8") as handle:
             data = json.load(handle)
-        with open(args.results, "w", encoding="utf-8") as handle:
+        if args.note is not None:
+            data["note"] = args.note
+        with open(results, "w", encoding="utf-8") as handle:
             handle.write(render(data))
         return 0
 
@@ -653,16 +1038,33 @@ def main(argv=None):
     if not any(os.path.isdir(os.path.join(path, "ansible_collections", "cloudsec", "image_scan"))
                for path in collections.split(os.pathsep) if path):
         raise SystemExit("ANSIBLE_COLLECTIONS_PATH does not hold cloudsec.image_scan: run `make bench`")
+    if args.slices < 1:
+        parser.error("--slices must be at least 1")
     os.makedirs(OUT, exist_ok=True)
     began = time.monotonic()
-    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    slice_sizes = [int(size) for size in args.slice_sizes.split(",") if size.strip()]
+    sizes = sorted(set([int(size) for size in args.sizes.split(",") if size.strip()] + slice_sizes))
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
-    data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None,
-            "options": {"sizes": sizes, "images_per_host": args.images_per_host, "scan_seconds": args.scan_seconds,
-                        "wait_sleep": args.wait_sleep, "calls": args.calls}}
+    slice_providers = [p.strip() for p in (args.slice_providers or args.providers).split(",") if p.strip()]
+    data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None, "argv": argv,
+            "note": args.note,
+            "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices,
+                        "slice_providers": slice_providers,
+                        "images_per_host": args.images_per_host, "image_seconds": args.image_seconds,
+                        "scan_parallelism": args.scan_parallelism, "wait_sleep": args.wait_sleep,
+                        "calls": args.calls}}
     failed = []
+
+    def report(provider, key, hosts, res):
+        print("   %-4s %-6s %5d hosts: rc %s, %7.1f s wall, %6.1f s CPU, %6.0f MiB PSS, %6d API calls, "
+              "%d images scanned (%d twice), load %s" % (
+                  provider, key, hosts, res["rc"], res["wall"], res["cpu"], res["peak_pss_mib"], calls_of(res),
+                  res["stats"]["images_scanned"][provider], res["scanned_twice"][provider], res["load"]), flush=True)
+        if res["rc"] != 0:
+            failed.append("%s %s %d (see %s)" % (key, provider, hosts, ", ".join(res.get("logs", [res["log"]]))))
+
     for number, hosts in enumerate(sizes):
-        emulator = Emulator(hosts, args.images_per_host, args.scan_seconds)
+        emulator = Emulator(hosts, args)
         try:
             names, description = fleet_of(emulator)
             print("== %d hosts: emulator on %s; %s" % (hosts, emulator.url, description), flush=True)
@@ -670,20 +1072,22 @@ def main(argv=None):
             run = {"hosts": hosts, "fleet": description, "jobs": {},
                    "emulator": show([os.path.join(BIN, "python")] + emulator.cmd[1:])}
             data["fleets"].append(run)
+            run["floor"] = run_floor(emulator, hosts, inventory)
+            print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host" % (
+                hosts, run["floor"]["rc"], run["floor"]["wall"], per_host_ms(run["floor"], hosts) or 0), flush=True)
+            if run["floor"]["rc"] != 0:
+                failed.append("floor %d (see %s)" % (hosts, run["floor"]["log"]))
             for provider in providers:
                 pair = {}
-                for key, job in (("role", run_role), ("sdk", run_sdk)):
+                jobs = [("role", run_role), ("sdk", run_sdk)]
+                if hosts in slice_sizes and provider in slice_providers:
+                    jobs.append(("sliced", lambda emu, prov, size, _inv, opts: run_sliced(emu, prov, size, names, opts)))
+                for key, job in jobs:
                     res = job(emulator, provider, hosts, inventory, args)
                     pair[key] = res
-                    dummy, calls = api_calls(res["stats"])
-                    print("   %-4s %-4s %5d hosts: rc %s, %7.1f s wall, %6.1f s CPU, %6.0f MiB PSS, %6d API calls, "
-                          "%d images scanned" % (provider, key, hosts, res["rc"], res["wall"], res["cpu"],
-                                                 res["peak_pss_mib"], calls, res["stats"]["images_scanned"][provider]),
-                          flush=True)
-                    if res["rc"] != 0:
-                        failed.append("%s %s %d (see %s)" % (key, provider, hosts, res["log"]))
-                if pair["role"]["stats"]["images_scanned"] != pair["sdk"]["stats"]["images_scanned"]:
-                    print("   note: the role and the SDK script scanned different numbers of images", flush=True)
+                    report(provider, key, hosts, res)
+                if pair["role"]["images_distinct"] != pair["sdk"]["images_distinct"]:
+                    print("   note: the role and the SDK script scanned different images", flush=True)
                 run["jobs"][provider] = pair
             if number == 0 and args.calls > 0:
                 res = run_module_vs_uri(emulator, args)
@@ -694,20 +1098,30 @@ def main(argv=None):
                     failed.append("module vs uri (see %s)" % res["log"])
         finally:
             emulator.stop()
-    data["emulator_throughput"] = run_emulator_throughput()
-    print("== emulator list throughput: rc %s" % data["emulator_throughput"]["rc"], flush=True)
-    print(data["emulator_throughput"]["output"], flush=True)
-    if data["emulator_throughput"]["rc"] != 0:
-        failed.append("emulator list throughput below %d requests/s" % EMULATOR_MIN_RPS)
+    if not args.short:
+        data["emulator_throughput"] = run_emulator_throughput()
+        print("== emulator list throughput: rc %s" % data["emulator_throughput"]["rc"], flush=True)
+        print(data["emulator_throughput"]["output"], flush=True)
+        if data["emulator_throughput"]["rc"] != 0:
+            failed.append("emulator list throughput below %d requests/s" % EMULATOR_MIN_RPS)
     data["total_seconds"] = round(time.monotonic() - began, 1)
     with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1)
-    with open(args.results, "w", encoding="utf-8") as handle:
+    with open(results, "w", encoding="utf-8") as handle:
         handle.write(render(data))
     print()
-    print_summary(data)
+    for line in ratio_rows(data):
+        print(line)
     print("\nwrote %s (raw figures and logs in %s/) in %.1f minutes" % (
-        rel(args.results), rel(OUT), data["total_seconds"] / 60.0))
+        rel(results), rel(OUT), data["total_seconds"] / 60.0))
+    if args.short:
+        problems = check(data)
+        for problem in problems:
+            print("bench-short: %s" % problem)
+        if problems:
+            failed.append("the short run's output is incomplete or inconsistent (%d problems)" % len(problems))
+        else:
+            print("bench-short: every measurement ran and the figures are complete and consistent")
     if failed:
         print("failed runs: %s" % "; ".join(failed))
         return 1

@@ -1,6 +1,6 @@
 """The image_scan role's job as a plain Python script on the clouds' official SDKs.
 
-    python benchmarks/sdk_job.py --provider hss|tcss --inventory FILE [--batch-size 100]
+    python benchmarks/sdk_job.py --provider hss|tcss --inventory FILE [--batch-size N]
         [--wait-sleep 1] [--wait-timeout 1800] [--max-age 86400] [--output FILE]
 
 The baseline of the benchmark (benchmarks/run.py): the same job as the role with
@@ -9,7 +9,9 @@ The baseline of the benchmark (benchmarks/run.py): the same job as the role with
 1. list the cloud's hosts and the images of every host, page by page with the largest page each
    API accepts (HSS 200, TCSS 100);
 2. trigger scans for the images on the inventory's online hosts that need one (never scanned,
-   or last scanned more than ``--max-age`` seconds ago), ``--batch-size`` images per call;
+   or last scanned more than ``--max-age`` seconds ago), ``--batch-size`` images per call (HSS:
+   100 by default, like the role's ``image_scan_batch_size``; TCSS: one task with every image by
+   default, since a TCSS task takes any number of images; 0 means one call);
 3. wait: HSS scans every batch at once, so one wait for all of them; TCSS runs one task at a
    time, so each batch is waited for before the next starts. The pause between polls starts at
    ``--wait-sleep`` and grows by half up to four times that, like the role's;
@@ -63,6 +65,8 @@ def inventory_hosts(path):
 
 
 def batches(items, size):
+    if not size or size <= 0:
+        return [items] if items else []
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
@@ -169,7 +173,8 @@ def hss_job(args, wanted, phases):
     phases.start("trigger")
     groups = batches(to_scan, args.batch_size)
     for group in groups:
-        client.batch_scan_local_image(m.BatchScanLocalImageRequest(body=m.LocalImageBatchScanRequestBody(
+        # The docs mark the region header of this API mandatory; the Python SDK sends it only when set.
+        client.batch_scan_local_image(m.BatchScanLocalImageRequest(region=env["HUAWEICLOUD_SDK_REGION"], body=m.LocalImageBatchScanRequestBody(
             operate_all=False, image_info_list=[m.LocalImageInfo(image_id=image_id) for image_id in group])))
 
     phases.start("wait")
@@ -287,12 +292,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--provider", choices=("hss", "tcss"), required=True)
     parser.add_argument("--inventory", required=True, help="YAML inventory: the hosts to scan")
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="images per trigger call (default: HSS 100, TCSS 0: one task with every image)")
     parser.add_argument("--wait-sleep", type=float, default=5)
     parser.add_argument("--wait-timeout", type=float, default=1800)
     parser.add_argument("--max-age", type=float, default=86400, help="seconds (the role's 24h)")
     parser.add_argument("--output", help="write the per-host results and findings here (JSON)")
     args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = 100 if args.provider == "hss" else 0
 
     started = time.monotonic()
     wanted = inventory_hosts(args.inventory)

@@ -48,6 +48,14 @@ options:
       - Upper bound in seconds of one backoff sleep (a longer C(Retry-After) is still honoured).
     type: float
     default: 30.0
+  return_raw:
+    description:
+      - Whether the result carries RV(ignore:raw), the cloud's answers as they came.
+      - V(false) leaves it out; the normalised return values are the same. On a large fleet the answers are
+        about as large as everything else in the result, and Ansible keeps a registered result in memory for
+        the rest of the play; the role sets V(false).
+    type: bool
+    default: true
 requirements:
   - requests >= 2.25.0
 notes:

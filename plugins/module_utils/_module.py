@@ -40,7 +40,7 @@ def env(*names):
 
 
 def connection_argument_spec():
-    """HTTP options: TLS, timeout and the retry policy."""
+    """HTTP options (TLS, timeout and the retry policy) and whether the result carries ``raw``."""
     return dict(
         validate_certs=dict(type="bool", default=True),
         ca_bundle=dict(type="path"),
@@ -48,6 +48,7 @@ def connection_argument_spec():
         backoff_retries=dict(type="int", default=5),
         backoff_delay=dict(type="float", default=1.0),
         backoff_max_delay=dict(type="float", default=30.0),
+        return_raw=dict(type="bool", default=True),
     )
 
 
@@ -263,9 +264,17 @@ class CloudModule(AnsibleModule):
         try:
             result = run()
         except ModuleError as exc:
-            self.fail_json(**dict(partial, **exc.result))
+            self.fail_json(**self._returned(dict(partial, **exc.result)))
         except ApiError as exc:
-            self.fail_json(**dict(partial, msg=str(exc), error=exc.to_dict()))
+            self.fail_json(**self._returned(dict(partial, msg=str(exc), error=exc.to_dict())))
         except ValueError as exc:
-            self.fail_json(**dict(partial, msg="Invalid options: %s" % exc))
-        self.exit_json(**result)
+            self.fail_json(**self._returned(dict(partial, msg="Invalid options: %s" % exc)))
+        self.exit_json(**self._returned(result))
+
+    def _returned(self, result):
+        """``result`` without ``raw`` when ``return_raw`` is false (what Ansible keeps of a
+        registered result is then only the normalised figures)."""
+        if self.params.get("return_raw") is False:
+            result = dict(result)
+            result.pop("raw", None)
+        return result

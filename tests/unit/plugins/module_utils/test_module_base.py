@@ -63,6 +63,7 @@ def test_connection_spec():
         "backoff_retries": {"type": "int", "default": 5},
         "backoff_delay": {"type": "float", "default": 1.0},
         "backoff_max_delay": {"type": "float", "default": 30.0},
+        "return_raw": {"type": "bool", "default": True},
     }
 
 
@@ -331,3 +332,24 @@ def test_execute_reports_a_module_error_over_the_partial_result(capsys):
 def test_execute_exits_with_the_result(capsys):
     dummy, result = run(_hss_module.HssModule, HSS_ARGS, capsys, action=lambda m: m.execute(lambda: dict(changed=True)))
     assert result["changed"] is True and not result.get("failed")
+    assert "raw" not in result
+
+
+@pytest.mark.parametrize("return_raw", [True, False])
+def test_execute_leaves_out_raw_only_when_asked(capsys, return_raw):
+    args = dict(HSS_ARGS, return_raw=return_raw)
+    dummy, result = run(_hss_module.HssModule, args, capsys,
+                        action=lambda m: m.execute(lambda: dict(changed=False, images=[{"id": "i-1"}],
+                                                                raw={"images": [{"image_id": "i-1"}]})))
+    assert result["images"] == [{"id": "i-1"}]
+    assert ("raw" in result) is return_raw
+
+
+@pytest.mark.parametrize("return_raw", [True, False])
+def test_a_failure_leaves_out_raw_only_when_asked(capsys, return_raw):
+    error = ApiError("hss", "ListImageLocal", "bad", status=400, code="HSS.0001", request_id="rid")
+    args = dict(HSS_ARGS, return_raw=return_raw)
+    dummy, result = run(_hss_module.HssModule, args, capsys,
+                        action=lambda m: m.execute(lambda: _raise(error), dict(images=[], raw={"images": [{}]})))
+    assert result["failed"] is True and result["error"] == error.to_dict()
+    assert ("raw" in result) is return_raw
