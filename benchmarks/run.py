@@ -599,14 +599,16 @@ def highlights(data):
         role_calls, sdk_calls = api_calls(role["stats"])[1], api_calls(sdk["stats"])[1]
         groups = task_groups(role["tasks"], hosts)
         per_host = sum(group["seconds"] for group in groups.values() if group["kind"] != "once")
-        vuln_op = "hss.ListImageVulnerabilities" if provider == "hss" else "tcss.DescribeAssetImageVulList"
+        vuln_ops = (("hss.ListGeneralImageVuls", "hss.ListVulAffectImages", "hss.ListVulAffectImageApps")
+                    if provider == "hss" else ("tcss.DescribeAssetImageVulList",))
         lines.append(
             "- %s, %d hosts: the role took %s s wall and %s s CPU, the SDK script %s s and %s s, for %d and %d API "
-            "calls (%s per host; %d of the SDK script's are vulnerability listings, one per image with findings). "
+            "calls (%s per host; %d of the SDK script's are vulnerability listings). "
             "%s s of the role's wall time (%.0f%%) went to the tasks that run per host or loop over the hosts: "
             "%.0f ms per host." % (
                 CLOUD[provider], hosts, fmt(role["wall"]), fmt(role["cpu"]), fmt(sdk["wall"]), fmt(sdk["cpu"]),
-                role_calls, sdk_calls, fmt(role_calls / float(hosts), 1), sdk["stats"]["requests"].get(vuln_op, 0),
+                role_calls, sdk_calls, fmt(role_calls / float(hosts), 1),
+                sum(sdk["stats"]["requests"].get(op, 0) for op in vuln_ops),
                 fmt(per_host), 100.0 * per_host / role["wall"], 1000.0 * per_host / hosts))
         summary = sdk.get("summary") or {}
         batches = summary.get("trigger_calls", 0)

@@ -40,7 +40,6 @@ import yaml
 
 HSS_PAGE = 200
 TCSS_PAGE = 100
-HSS_SEVERITY = {"immediate_repair": "high", "delay_repair": "medium", "not_needed_repair": "low"}
 TCSS_SEVERITY = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 SEVERITIES = ("none", "low", "medium", "high", "critical")
 CST = datetime.timezone(datetime.timedelta(hours=8))
@@ -194,15 +193,27 @@ def hss_job(args, wanted, phases):
 
     phases.start("collect")
     rows = [row for row in walk(client.list_image_local, m.ListImageLocalRequest) if row.host_id in online]
+    # Local-image findings through the documented APIs, as the collection reads them: every
+    # unhandled vulnerability on local images (rated), the images each one affects, and the
+    # software of each (vulnerability, image) pair.
     findings = {}
-    for row in rows:
-        if (row.vul_num or 0) > 0 and row.image_id not in findings:
-            findings[row.image_id] = [vuln.to_dict() for vuln in walk(
-                client.list_image_vulnerabilities, m.ListImageVulnerabilitiesRequest, image_id=row.image_id,
-                image_type="local_image", image_name=row.image_name, tag_name=row.image_version)]
+    wanted_images = set(row.image_id for row in rows if (row.vul_num or 0) > 0)
+    if wanted_images:
+        for vul_type in ("linux_vul", "app_vul"):
+            for vul in walk(client.list_general_image_vuls, m.ListGeneralImageVulsRequest, type=vul_type,
+                            handle_status="unhandled", image_type="local"):
+                affected = walk(client.list_vul_affect_images, m.ListVulAffectImagesRequest, vul_id=vul.vul_id,
+                                type=vul.type or vul_type, image_type="local", is_handled=False)
+                for image_id in sorted(set(r.image_id for r in affected if r.image_id in wanted_images)):
+                    apps = walk(client.list_vul_affect_image_apps, m.ListVulAffectImageAppsRequest,
+                                image_id=image_id, vul_id=vul.vul_id, image_type="local", is_handled=False)
+                    packages = [app.app_name for app in apps] or [None]
+                    findings.setdefault(image_id, []).extend(
+                        {"vul_id": vul.vul_id, "severity_level": vul.severity_level, "app_name": package}
+                        for package in packages)
     per_host = {}
     for row in rows:
-        words = [HSS_SEVERITY.get(vuln.get("repair_necessity"), "none") for vuln in findings.get(row.image_id, [])]
+        words = [str(vuln.get("severity_level") or "").lower() or "none" for vuln in findings.get(row.image_id, [])]
         per_host.setdefault(row.host_id, []).append({
             "id": row.image_id, "name": row.image_name, "version": row.image_version,
             "scan_status": row.scan_status, "severity": worst(words), "findings": len(words)})
