@@ -107,7 +107,7 @@ integration: tree browser
 # soak-short (in make test) first checks that the judge catches a second scan (--broken), then
 # runs a fixed set of seeds; make soak runs SOAK_ARGS (replay a seed: SOAK_ARGS="--seeds N").
 SOAK_ARGS ?= --seeds 1-300 --jobs 3
-SOAK_SHORT_SEEDS := 4,7,10,12,13,14
+SOAK_SHORT_SEEDS := 4,7,10,12,13,14,41
 soak: tree
 	@echo "== soak: tests/soak/soak.py $(SOAK_ARGS)"
 	cd $(TREE) && $(BIN)/python tests/soak/soak.py $(SOAK_ARGS)

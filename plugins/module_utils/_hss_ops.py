@@ -441,21 +441,13 @@ class ImageScan(_ops.ScanRun):
         applied."""
         p = self.params
         finder = TaskFinder(self.client, self.image_type, expected=len(body.get("image_info") or []) or None)
-        # The start deadline counts from the end of the last send (its answer or its failure): a
-        # request that was slow to answer, or that timed out, may have been applied only then.
-        last = {"end": _clock.monotonic()}
-
-        def send():
-            try:
-                return self.client.create_manual_image_scan_task(body, self.image_type)
-            finally:
-                last["end"] = _clock.monotonic()
+        send = _ops.Timed(lambda: self.client.create_manual_image_scan_task(body, self.image_type))
 
         def look():
             row = finder.find()
             if row is not None:
                 return _ops.applied(row)
-            return _ops.not_applied() if _clock.monotonic() - last["end"] >= p["start_timeout"] else _ops.unknown()
+            return _ops.not_applied() if send.since() >= p["start_timeout"] else _ops.unknown()
 
         sent = _ops.send_once("CreateManualImageScanTask", send, look, p["backoff_retries"],
                               confirm_timeout=p["start_timeout"], confirm_sleep=p["wait_sleep"])
@@ -465,7 +457,7 @@ class ImageScan(_ops.ScanRun):
             return sent.look.value
         try:
             return _ops.wait_for(finder.find, lambda row: row is not None,
-                                 max(p["start_timeout"] - (_clock.monotonic() - last["end"]), 0), p["wait_sleep"])
+                                 max(p["start_timeout"] - send.since(), 0), p["wait_sleep"])
         except _ops.WaitTimeout:
             return None
 

@@ -143,6 +143,26 @@ def unknown():
     return Look(UNKNOWN)
 
 
+class Timed(object):
+    """A send that remembers when it last ended (its answer or its failure): the start deadline
+    of a trigger counts from there, since a request slow to answer, or one that timed out, may
+    have been applied only then, and a request sent again has a start deadline of its own."""
+
+    def __init__(self, send):
+        self._send = send
+        self.end = _clock.monotonic()
+
+    def __call__(self):
+        try:
+            return self._send()
+        finally:
+            self.end = _clock.monotonic()
+
+    def since(self):
+        """Seconds since the last send ended."""
+        return _clock.monotonic() - self.end
+
+
 class Sent(object):
     """The outcome of ``send_once``: the call's ``answer``, or the ``look`` that proved it
     applied although its answer was lost; ``attempts`` and the time of the first send."""

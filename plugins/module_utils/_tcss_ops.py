@@ -350,22 +350,22 @@ class ImageScan(_ops.ScanRun):
         sending the same request again."""
 
         start_timeout = self.params.get("start_timeout") or 0
-        first_look = {}
+        send = _ops.Timed(lambda: self.client.create_asset_image_scan_task(params))
 
         def look():
-            # TCSS may show a trigger's effect late: nothing seen is "not yet" until start_timeout.
-            first_look.setdefault("at", _clock.monotonic())
+            # TCSS may show a trigger's effect late: nothing seen is "not yet" until start_timeout
+            # after the last send ended (each send has a start deadline of its own).
             if self.was_applied(before, relist):
                 return _ops.applied()
             running = self.find_running_task()
             if running is not None:
                 return _ops.applied(running)
-            if _clock.monotonic() - first_look["at"] < start_timeout:
+            if send.since() < start_timeout:
                 return _ops.unknown()
             return _ops.not_applied()
 
         try:
-            sent = _ops.send_once("CreateAssetImageScanTask", lambda: self.client.create_asset_image_scan_task(params),
+            sent = _ops.send_once("CreateAssetImageScanTask", send,
                                   look, self.params["backoff_retries"],
                                   confirm_timeout=start_timeout + 2 * self.params["wait_sleep"],
                                   confirm_sleep=self.params["wait_sleep"])

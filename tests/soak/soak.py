@@ -266,12 +266,7 @@ def matching_units(ref, scans):
 #: Defects the soak finds that are not fixed yet: ``(description, test)``, where ``test(result,
 #: started)`` says whether a step's violations are this defect. A seed whose every violation is a
 #: known defect is listed as such and does not fail the run unless ``--strict``.
-KNOWN_DEFECTS = (
-    ("tcss_image_scan: after a T1 whose answer was lost, a resent T1 meets the module's own task, not yet "
-     "visible under lag, and the run fails as ErrAlreadyScanning without naming that task",
-     lambda result, started: bool(started) and ((result or {}).get("error") or {}).get("error_code")
-     == "FailedOperation.ErrAlreadyScanning"),
-)
+KNOWN_DEFECTS = ()
 
 
 def known_defect(result, started):

@@ -152,7 +152,10 @@ def test_bind_follows_the_task_or_the_images_of_the_trigger():
     assert soak.bind({"module": "hss_image_scan_wait", "role": "wait", "args": {}}, [registry]) is None
 
 
-def test_a_known_defect_is_recognised_only_on_its_own_signature():
+def test_a_known_defect_is_recognised_only_on_its_own_signature(monkeypatch):
+    monkeypatch.setattr(soak, "KNOWN_DEFECTS", (
+        ("a refusal of the run's own task", lambda result, started: bool(started) and (
+            (result or {}).get("error") or {}).get("error_code") == "FailedOperation.ErrAlreadyScanning"),))
     refused = {"failed": True, "msg": "refused", "changed": False,
                "error": {"error_code": "FailedOperation.ErrAlreadyScanning", "error_msg": "m", "request_id": "r"}}
     assert soak.known_defect(refused, [TASK])

@@ -705,6 +705,19 @@ def test_a_lost_answer_under_lag_is_waited_for_not_sent_again(run, fault):
     assert result["task"]["status"] == "succeeded" and result["attached"] is False
 
 
+def test_a_trigger_sent_again_gets_a_start_deadline_of_its_own(run):
+    # The first T1 fails before TCSS applies it and is proven not applied after start_timeout; the
+    # second is applied but its answer is lost, and under lag its task shows late. Counting the
+    # start deadline from the first look, the second was taken as not applied at once and T1 was
+    # sent a third time, meeting the run's own task (ErrAlreadyScanning).
+    fake = fake_with(*unscanned(A), lag_reads=4)
+    fake.fault("CreateAssetImageScanTask", "server_error", "reset_after")
+    result = run(module, fake, {"images": [A], "wait_sleep": 1, "start_timeout": 6})
+    assert result.get("failed") is not True, result["msg"]
+    assert fake.actions("CreateAssetImageScanTask") == 2 and len(fake.tasks) == 1
+    assert result["changed"] is True and result["task"]["status"] == "succeeded"
+
+
 def test_a_trigger_proven_not_applied_is_sent_again_only_after_start_timeout(run, clock):
     fake = fake_with(*unscanned(A))
     fake.fault("CreateAssetImageScanTask", "server_error")
