@@ -1,8 +1,9 @@
 # cloudsec.image_scan: developer entry points.
 #
 #   make demo           scan the demo inventory's images against the bundled emulator
-#   make test           every test: sanity, unit, conformance, integration, a short soak, docs lint,
-#                       lint, ee
+#   make test           every test: sanity, unit, conformance, integration, a short soak, a short
+#                       benchmark, docs lint, lint, ee
+#   make bench          the benchmark (BENCH_ARGS): the role against plain SDK scripts, slices, floor
 #   make soak           the long seeded soak of the scan modules under faults (SOAK_ARGS)
 #   make matrix         unit tests, smoke integration targets and sanity at both ends of the
 #                       supported ansible-core range (what CI runs after make test)
