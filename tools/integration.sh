@@ -45,7 +45,9 @@ run_group() {  # run_group N PASS TARGETS
         printf 'emulator_realism: "%s"\nemulator_lag_seconds: %s\n' "$REALISM" "$REALISM_LAG_SECONDS" \
             > "$tree/tests/integration/integration_config.yml"
     fi
-    cd "$tree" && ANSIBLE_COLLECTIONS_PATH="$copy" PYTHONPATH="$copy" \
+    # ANSIBLE_TEST may start with VAR=value words (PATH=...): env takes them as assignments.
+    # shellcheck disable=SC2086
+    cd "$tree" && env ANSIBLE_COLLECTIONS_PATH="$copy" PYTHONPATH="$copy" \
         $ANSIBLE_TEST $(echo "$targets" | tr ',' ' ')
 }
 
