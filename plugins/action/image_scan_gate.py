@@ -10,16 +10,20 @@ host and calls no module: everything it needs was computed once for the play.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._store import read_store
 
 #: The name of the fact, the role's documented output.
 FACT = "image_scan"
 
 ARGUMENT_SPEC = dict(
     result=dict(type="raw"),
+    store=dict(type="path"),
     judged=dict(type="bool", default=True),
 )
 
@@ -48,8 +52,28 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        failed, msg = verdict((task_vars or {}).get("inventory_hostname", ""), params["result"], params["judged"])
+        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                    mutually_exclusive=[("result", "store")])
+        host = (task_vars or {}).get("inventory_hostname", "")
+        if params["store"] and params["judged"]:
+            if not os.path.isdir(params["store"]):
+                return dict(result, changed=False, failed=True,
+                            msg="store: %s is not a directory of results; the gate does not pass %s"
+                            % (params["store"], to_text(host)))
+            try:
+                params["result"] = read_store(params["store"], host)
+            except (OSError, ValueError) as exc:
+                return dict(result, changed=False, failed=True,
+                            msg="%s: its image_scan result could not be read, the gate does not pass it: %s"
+                            % (to_text(host), to_text(exc)))
+            if params["result"] is None:
+                # image_scan_judge writes a result for every host of the play: a host without one
+                # was not in the play then (it had failed before, and came back).
+                return dict(result, changed=False, failed=True,
+                            msg="%s has no image_scan result: it was not in the play when the results were worked "
+                            "out (it had failed before the image_scan role started); the gate does not pass it"
+                            % to_text(host))
+        failed, msg = verdict(host, params["result"], params["judged"])
         result.update(changed=False, failed=failed, msg=msg)
         # Ansible keeps the facts of a result that did not fail only (in the fact cache, as for
         # gathered facts): the role sets the facts of the hosts the gate fails before this task.

@@ -86,3 +86,38 @@ attributes:
     membership:
       - cloudsec.image_scan.tcss
 """
+
+    # An action that runs on the controller only, calls no module and changes nothing on any host
+    # (image_scan_judge, image_scan_gate): complete, the base DOCUMENTATION is not needed with it.
+    CONTROLLER_ACTION = r"""
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
+      the controller.
+    support: full
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
+  bypass_host_loop:
+    description: Forces a 'global' task that does not execute per host, this bypasses per host templating and
+      serial, throttle and other loop considerations.
+    support: none
+  check_mode:
+    description: Can run in C(check_mode) and return changed status prediction without modifying target.
+    support: full
+    details:
+      - The action changes nothing on any host; in check mode it does the same as in a normal run.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff
+      mode.
+    support: none
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    support: full
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: all
+"""

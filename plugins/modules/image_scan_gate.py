@@ -28,7 +28,20 @@ options:
       - The result of the gate for this host, as the role computes it for every host (see the role's documentation
         for its keys). The action reads C(passed), C(message) and C(status).
       - V(null) or a value without a boolean C(passed) fails the host.
+      - Mutually exclusive with O(store).
     type: raw
+  store:
+    description:
+      - The directory M(cloudsec.image_scan.image_scan_judge) wrote every host's result to (its RV(cloudsec.image_scan.image_scan_judge#module:store)).
+        The action reads the result of its own host there, and then does as with O(result).
+      - A host without a readable result in it fails, and so does every host when it is not a directory.
+        M(cloudsec.image_scan.image_scan_judge) writes a result for every host of the play, so a host without one
+        had failed before the results were worked out, and fails again, as with O(judged=false).
+      - This is how the role runs the gate. The result of every host then never passes through the variables of
+        the controller, which Ansible forks for every host of this task.
+      - Mutually exclusive with O(result).
+    type: path
+    version_added: 0.2.0
   judged:
     description:
       - Whether the host was in the play when the result was computed. A host that was not (it had failed before
@@ -36,35 +49,8 @@ options:
         O(result) holds; it is given no fact.
     type: bool
     default: true
-attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
-      the controller.
-    support: full
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a 'global' task that does not execute per host, this bypasses per host templating and
-      serial, throttle and other loop considerations.
-    support: none
-  check_mode:
-    description: Can run in C(check_mode) and return changed status prediction without modifying target.
-    support: full
-    details:
-      - The action changes nothing on the host; in check mode it does the same as in a normal run.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff
-      mode.
-    support: none
-  idempotent:
-    description:
-      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: all
+extends_documentation_fragment:
+  - cloudsec.image_scan.attributes.CONTROLLER_ACTION
 notes:
   - The fact C(image_scan) set by this action has the precedence of gathered facts, not the higher one of
     M(ansible.builtin.set_fact).
@@ -76,6 +62,10 @@ EXAMPLES = r"""
 - name: Leave every host its result and fail the hosts the gate does not pass
   cloudsec.image_scan.image_scan_gate:
     result: "{{ gate_results[inventory_hostname] | default(none) }}"
+
+- name: The same, with the results kept by image_scan_judge (as the role does)
+  cloudsec.image_scan.image_scan_gate:
+    store: "{{ judged.store }}"
 """
 
 RETURN = r"""
@@ -90,7 +80,7 @@ ansible_facts:
   type: dict
   contains:
     image_scan:
-      description: O(result), unchanged.
+      description: O(result), or the result read from O(store), unchanged.
       type: dict
       returned: when the host passed the gate
       sample: {provider: hss, status: scanned, passed: true, message: null}

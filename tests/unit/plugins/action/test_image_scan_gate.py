@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from unittest import mock
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.cloudsec.image_scan.plugins.action import image_scan_gate as gate
+from ansible_collections.cloudsec.image_scan.plugins.plugin_utils import _store as store_mod
 
 
 def run(args, host="node-07", check_mode=False):
@@ -87,3 +89,65 @@ def test_unknown_options_are_refused():
 def test_the_action_needs_no_connection():
     assert gate.ActionModule._requires_connection is False
     assert gate.ActionModule.TRANSFERS_FILES is False
+
+
+# The role's way: every host's result was written once for the play by image_scan_judge; the gate
+# reads the one file of its host.
+
+
+def test_a_host_reads_its_own_result_from_the_store(tmp_path):
+    store = store_mod.write_store({"node-07": PASSED, "node-08": FAILED}, parent=str(tmp_path))
+    passed = run({"store": store}, host="node-07")
+    assert passed["failed"] is False
+    assert passed["ansible_facts"] == {"image_scan": PASSED}
+    failed = run({"store": store}, host="node-08")
+    assert failed["failed"] is True
+    assert failed["msg"] == FAILED["message"]
+    assert "ansible_facts" not in failed
+
+
+def test_a_host_without_a_file_in_the_store_fails_closed(tmp_path):
+    store = store_mod.write_store({"node-07": PASSED}, parent=str(tmp_path))
+    result = run({"store": store}, host="node-99")
+    assert result["failed"] is True
+    assert result["msg"] == ("node-99 has no image_scan result: it was not in the play when the results were worked "
+                             "out (it had failed before the image_scan role started); the gate does not pass it")
+    assert "ansible_facts" not in result
+
+
+def test_a_store_that_is_not_a_directory_fails_closed_and_names_the_option(tmp_path):
+    result = run({"store": str(tmp_path / "gone")})
+    assert result["failed"] is True
+    assert result["msg"].startswith("store: ")
+    assert "does not pass node-07" in result["msg"]
+
+
+def test_an_unreadable_file_in_the_store_fails_closed(tmp_path):
+    store = store_mod.write_store({"node-07": PASSED}, parent=str(tmp_path))
+    with open(store_mod.store_file(store, "node-07"), "w") as handle:
+        handle.write('{"passed": tr')
+    result = run({"store": store})
+    assert result["failed"] is True
+    assert "could not be read" in result["msg"]
+    assert "ansible_facts" not in result
+
+
+def test_a_host_not_judged_fails_again_without_reading_the_store(tmp_path):
+    store = store_mod.write_store({"node-21": PASSED}, parent=str(tmp_path))
+    result = run({"store": store, "judged": False}, host="node-21")
+    assert result["failed"] is True
+    assert result["msg"] == "node-21 had failed before the image_scan role started"
+
+
+def test_result_and_store_are_mutually_exclusive(tmp_path):
+    with pytest.raises(AnsibleActionFail, match="mutually exclusive"):
+        run({"result": PASSED, "store": str(tmp_path)})
+
+
+def test_the_store_is_private_and_names_files_by_a_digest(tmp_path):
+    store = store_mod.write_store({"web/01 ../x": PASSED}, parent=str(tmp_path))
+    assert os.stat(store).st_mode & 0o777 == 0o700
+    (name,) = os.listdir(store)
+    assert name.endswith(".json") and "/" not in name and ".." not in name
+    assert os.stat(os.path.join(store, name)).st_mode & 0o777 == 0o600
+    assert store_mod.read_store(store, "web/01 ../x") == PASSED
