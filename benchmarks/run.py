@@ -306,10 +306,15 @@ def base_env(emulator):
     return env
 
 
-def timer_env(emulator, timer):
+#: The collection's callback that freezes the controller's objects before Ansible forks.
+GC_FREEZE = "cloudsec.image_scan.gc_freeze"
+
+
+def timer_env(emulator, timer, gc_freeze=False):
     env = base_env(emulator)
     env.update(ANSIBLE_CALLBACK_PLUGINS=os.path.join(BENCH, "callback_plugins"),
-               ANSIBLE_CALLBACKS_ENABLED="bench_timer", BENCH_TIMER_OUT=timer)
+               ANSIBLE_CALLBACKS_ENABLED="bench_timer" + ("," + GC_FREEZE if gc_freeze else ""),
+               BENCH_TIMER_OUT=timer)
     return env
 
 
@@ -333,12 +338,15 @@ def emulator_figures(emulator, result, cpu):
     return result
 
 
-def run_role(emulator, provider, hosts, inventory, args):
-    tag = "role-%s-%d" % (provider, hosts)
+def run_role(emulator, provider, hosts, inventory, args, gc_freeze=False):
+    tag = "role-%s%s-%d" % ("gc-" if gc_freeze else "", provider, hosts)
     timer = os.path.join(OUT, tag + ".tasks.json")
     emulator.admin("POST", "reset")
     cpu = emulator.cpu_seconds()
-    result = measure(role_cmd(provider, inventory, args), timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
+    result = measure(role_cmd(provider, inventory, args), timer_env(emulator, timer, gc_freeze),
+                     os.path.join(OUT, tag + ".log"))
+    if gc_freeze:
+        result["command"] = "ANSIBLE_CALLBACKS_ENABLED=%s " % GC_FREEZE + result["command"]
     emulator_figures(emulator, result, cpu)
     result["tasks"] = task_memory(read_timer(timer, result["started"]), result.pop("samples"))
     return result
@@ -492,8 +500,10 @@ def job_rows(data):
             pair = run["jobs"].get(provider)
             if not pair:
                 continue
-            for label, key in (("role", "role"), ("SDK script", "sdk")):
-                res = pair[key]
+            for label, key in (("role", "role"), ("SDK script", "sdk"), ("role with gc_freeze", "role_gc")):
+                res = pair.get(key)
+                if res is None:
+                    continue
                 dummy, calls = api_calls(res["stats"])
                 status = "" if res["rc"] == 0 else " (FAILED rc %s)" % res["rc"]
                 lines.append("| %s | %d | %s%s | %s | %s | %s | %s | %d | %s | %s | %s |" % (
@@ -651,7 +661,7 @@ def ratio_value(a, b):
 def ratios(data, run, provider):
     """The ratios the targets are about, for one fleet size and cloud."""
     pair = run["jobs"].get(provider) or {}
-    role, sdk, sliced = pair.get("role"), pair.get("sdk"), pair.get("sliced")
+    role, sdk, sliced, gc = pair.get("role"), pair.get("sdk"), pair.get("sliced"), pair.get("role_gc")
     floor = per_host_ms(run.get("floor"), run["hosts"])
     row = {
         "wall": ratio_value(role and role["wall"], sdk and sdk["wall"]),
@@ -663,6 +673,9 @@ def ratios(data, run, provider):
         "sliced_wall": ratio_value(sliced and sliced["wall"], role and role["wall"]),
         "sliced_calls": ratio_value(calls_of(sliced), calls_of(role)),
         "twice": sliced["scanned_twice"][provider] if sliced else None,
+        "gc_wall": ratio_value(gc and gc["wall"], sdk and sdk["wall"]),
+        "gc_pss": gc and gc["peak_pss_mib"],
+        "gc_per_host_floor": ratio_value(per_host_ms(gc, run["hosts"]), floor),
         "role_twice": role["scanned_twice"][provider] if role else None,
     }
     return row
@@ -675,18 +688,19 @@ def x(value):
 def ratio_rows(data):
     lines = ["| cloud | hosts | role / SDK wall | role / SDK API calls | role / SDK peak PSS | role peak PSS MiB | "
              "role per-host ms / host | floor ms / host | **role per-host / floor** | sliced / one job wall | "
-             "sliced / one job API calls | images scanned twice (sliced; one job) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "sliced / one job API calls | images scanned twice (sliced; one job) | with gc_freeze: role / SDK wall | "
+             "with gc_freeze: role peak PSS MiB | with gc_freeze: **role per-host / floor** |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in data["fleets"]:
         for provider in data["providers"]:
             if provider not in run["jobs"]:
                 continue
             r = ratios(data, run, provider)
             twice = "%s; %s" % ("-" if r["twice"] is None else r["twice"], "-" if r["role_twice"] is None else r["role_twice"])
-            lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s |" % (
+            lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | **%s** |" % (
                 CLOUD[provider], run["hosts"], x(r["wall"]), x(r["calls"]), x(r["pss"]), fmt(r["role_pss"], 0),
                 fmt(r["per_host"]), fmt(r["floor"]), x(r["per_host_floor"]), x(r["sliced_wall"]),
-                x(r["sliced_calls"]), twice))
+                x(r["sliced_calls"]), twice, x(r["gc_wall"]), fmt(r["gc_pss"], 0), x(r["gc_per_host_floor"])))
     return lines
 
 
@@ -701,6 +715,11 @@ TARGETS = (
     ("wall time, %d slices / one job", "tcss", 1000, "sliced_wall", 1.2, "x"),
     ("peak PSS of one job (whole tree)", None, 10000, "role_pss", 1536, "MiB"),
     ("peak PSS of one job (whole tree)", "tcss", 1000, "role_pss", 250, "MiB"),
+    ("with gc_freeze: role per-host cost / one skipped per-host task", None, 1000, "gc_per_host_floor", 1.5, "x"),
+    ("with gc_freeze: wall time, role / SDK script", "hss", 1000, "gc_wall", 2.0, "x"),
+    ("with gc_freeze: wall time, role / SDK script", "tcss", 1000, "gc_wall", 1.2, "x"),
+    ("with gc_freeze: peak PSS of one job (whole tree)", None, 10000, "gc_pss", 1536, "MiB"),
+    ("with gc_freeze: peak PSS of one job (whole tree)", "tcss", 1000, "gc_pss", 250, "MiB"),
 )
 
 
@@ -800,6 +819,8 @@ def render(data):
             if pair:
                 lines.append(pair["role"]["command"])
                 lines.append(pair["sdk"]["command"])
+                if pair.get("role_gc"):
+                    lines.append(pair["role_gc"]["command"])
                 if pair.get("sliced"):
                     lines.append("# %d slices at once:" % pair["sliced"]["slices"])
                     lines.extend(pair["sliced"]["commands"])
@@ -825,7 +846,9 @@ def render(data):
               "tasks that run on every host (or loop over the hosts), per host; *floor* the time of one skipped "
               "task on every host (`benchmarks/floor.yml`, same inventory); *sliced* is %d concurrent "
               "`ansible-playbook` processes on the round-robin slices `hosts[k-1::%d]`, as AWX runs a sliced job, "
-              "against one job over all the hosts." % (opts["slices"], opts["slices"]), ""]
+              "against one job over all the hosts; *with gc_freeze* is the role run again, alone, with the collection's "
+              "callback `cloudsec.image_scan.gc_freeze` enabled (`ANSIBLE_CALLBACKS_ENABLED`), which freezes the "
+              "controller's objects before Ansible forks its workers." % (opts["slices"], opts["slices"]), ""]
     lines += ratio_rows(data)
     lines += ["", "### Targets", ""] + target_rows(data)
     lines += ["", "## The role against a plain SDK script", ""]
@@ -945,7 +968,8 @@ def check(data):
             where = "%s %d hosts" % (CLOUD[provider], hosts)
             pair = run["jobs"].get(provider) or {}
             sliced_here = hosts in data["options"]["slice_sizes"] and provider in data["options"]["slice_providers"]
-            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()):
+            gc_here = hosts in data["options"].get("gc_sizes", [])
+            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()) + (("role_gc",) if gc_here else ()):
                 res = pair.get(key)
                 need(res is not None, "%s: no %s run" % (where, key))
                 if res is None:
@@ -994,6 +1018,9 @@ def main(argv=None):
                         help="fleet sizes, comma-separated (default %(default)s)")
     parser.add_argument("--slice-sizes", default=",".join(str(s) for s in DEFAULT_SLICE_SIZES),
                         help="fleet sizes at which the sliced job runs too (default %(default)s; empty: none)")
+    parser.add_argument("--gc-sizes", default=None,
+                        help="fleet sizes at which the role runs a second time with the collection's gc_freeze "
+                        "callback (default: every size; empty: none)")
     parser.add_argument("--slices", type=int, default=4, help="concurrent slices of the sliced job (default 4)")
     parser.add_argument("--images-per-host", type=int, default=5)
     parser.add_argument("--image-seconds", type=float, default=0.02, help="the emulator's --image-seconds")
@@ -1048,9 +1075,10 @@ def main(argv=None):
     sizes = sorted(set([int(size) for size in args.sizes.split(",") if size.strip()] + slice_sizes))
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
     slice_providers = [p.strip() for p in (args.slice_providers or args.providers).split(",") if p.strip()]
+    gc_sizes = sizes if args.gc_sizes is None else [int(size) for size in args.gc_sizes.split(",") if size.strip()]
     data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None, "argv": argv,
             "note": args.note,
-            "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices,
+            "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices, "gc_sizes": gc_sizes,
                         "slice_providers": slice_providers,
                         "images_per_host": args.images_per_host, "image_seconds": args.image_seconds,
                         "scan_parallelism": args.scan_parallelism, "wait_sleep": args.wait_sleep,
@@ -1082,6 +1110,8 @@ def main(argv=None):
             for provider in providers:
                 pair = {}
                 jobs = [("role", run_role), ("sdk", run_sdk)]
+                if hosts in gc_sizes:
+                    jobs.append(("role_gc", lambda emu, prov, size, inv, opts: run_role(emu, prov, size, inv, opts, True)))
                 if hosts in slice_sizes and provider in slice_providers:
                     jobs.append(("sliced", lambda emu, prov, size, _inv, opts: run_sliced(emu, prov, size, names, opts)))
                 for key, job in jobs:
