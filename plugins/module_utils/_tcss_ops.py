@@ -199,9 +199,17 @@ def read_task(client, task_id, raw, begin_time=None, warn=None):
     return ts.task_from_status(raw["status"], task_id=task_id, begin_time=begin_time)
 
 
-def task_info(client, task_id, raw, warn=None):
+def task_info(client, task_id, raw, warn=None, one_click=None):
     """The task ``task_id`` (or the current one-click task), completed by T3; ``None`` when
-    TCSS does not know it."""
+    TCSS does not know it. T3 reports only the one-click task: for a task known not to be it
+    (``one_click`` false) T2 alone answers, and T3 is not read."""
+    if task_id is not None and one_click is False:
+        try:
+            return read_task(client, task_id, raw, warn=warn)
+        except ApiError as exc:
+            if exc.code not in NOT_FOUND:
+                raise
+        return None
     one_click = read_one_click(client, raw)
     wanted = task_id if task_id is not None else (one_click or {}).get("id")
     if not wanted:

@@ -279,6 +279,27 @@ def test_tcss_task_progress_until_it_succeeds(monkeypatch, clock):
     assert result["progress"] == {"total": 27, "done": 27, "in_progress": 0, "percent": 100}
 
 
+def test_tcss_one_click_false_is_passed_on_to_every_poll(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1", one_click=False, wait_sleep=1), [
+        tcss_task("running", 10), tcss_task("succeeded", 100, succeeded=27)])
+    result = h.run()
+    assert not result.get("failed") and result["polls"] == 2
+    assert [args for dummy, args in h.calls] == [{"task_id": "tc-1", "one_click": False}] * 2
+
+
+def test_tcss_one_click_unset_is_not_passed_on(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1"), [tcss_task("succeeded", 100, succeeded=27)])
+    assert not h.run().get("failed")
+    assert h.calls == [("cloudsec.image_scan.tcss_image_scan_task_info", {"task_id": "tc-1"})]
+
+
+def test_tcss_one_click_needs_task_id(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(images=["sha256:1"], one_click=False), [])
+    with pytest.raises(AnsibleError, match="one_click"):
+        h.run()
+    assert h.calls == []
+
+
 @pytest.mark.parametrize("status", ["stopped", "timed_out", "failed"])
 def test_tcss_task_that_ends_badly_fails(monkeypatch, clock, status):
     h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1"), [tcss_task(status, 60)])
