@@ -84,6 +84,21 @@ def _complete_pairs(client, params, what):
     return rows
 
 
+def pairs_of_hosts(client, host_ids):
+    """The T8 pairs of the hosts ``host_ids`` (and maybe of others: the caller keeps its own).
+
+    One ``HostID`` filter takes a hundred hosts; more hosts than that are asked for with one
+    unfiltered call, whose answer holds every pair of the fleet (T8 has no paging), when TCSS
+    answers it whole; else (``IncompleteAnswer``) by ``HostID`` filters after all."""
+    if len(host_ids) > ts.FILTER_CHUNK:
+        try:
+            return image_host_pairs(client)
+        except ApiError as exc:
+            if exc.code != INCOMPLETE:
+                raise
+    return image_host_pairs(client, "HostID", host_ids)
+
+
 def attach_hosts(client, images, listed_everything, raw):
     """Fill ``hosts`` of the images from T8 pairs (all of them at once when every image was
     listed and one answer holds them, else by image IDs) and T7 hosts."""
@@ -148,12 +163,12 @@ def find_hosts(client, identities, filters=None):
 def images_of_hosts(client, host_ids, filters, raw):
     """``(rows, walked)``: the T5 rows of the images on the hosts with these ``host_ids``, with
     ``raw["image_hosts"]`` (their T8 pairs with those hosts) and ``raw["hosts"]`` (the T7 rows of
-    those hosts). The pairs come by ``HostID``; the images by ``ImageID`` when they are few against
-    the fleet's images (the first page of the listing tells how many pages a walk would take),
-    else from one walk of the listing."""
+    those hosts). The pairs come as ``pairs_of_hosts`` reads them; the images by ``ImageID``
+    when they are few against the fleet's images (the first page of the listing tells how many
+    pages a walk would take), else from one walk of the listing."""
     wanted = _scan.unique(str(h) for h in host_ids or [] if h)
     keep = set(wanted)
-    pairs = [pair for pair in image_host_pairs(client, "HostID", wanted) if pair.get("HostID") in keep] if wanted else []
+    pairs = [pair for pair in pairs_of_hosts(client, wanted) if pair.get("HostID") in keep] if wanted else []
     image_ids = _scan.unique(pair.get("ImageID") for pair in pairs if pair.get("ImageID"))
     raw["image_hosts"] = pairs
     raw["hosts"] = []

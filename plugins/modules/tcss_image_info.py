@@ -78,7 +78,8 @@ options:
     description:
       - Only the images on the hosts with these TCSS host IDs, with RV(images[].hosts) limited to those hosts
         (implies O(hosts=true)).
-      - The image-host pairs are read with a C(HostID) filter; the images by C(ImageID) when they are few against
+      - The image-host pairs are read with a C(HostID) filter (a hundred hosts a call); for more hosts than that,
+        with one unfiltered call when TCSS answers it whole. The images by C(ImageID) when they are few against
         the fleet's images (the first page of the listing tells how many pages a walk would take), else from one
         walk of the listing. The other conditions apply as well.
       - V([]) lists nothing. Cannot be combined with O(max_results).
