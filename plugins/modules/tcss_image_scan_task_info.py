@@ -25,7 +25,7 @@ options:
     description:
       - Whether O(task_id) is the one-click task (started with
         O(cloudsec.image_scan.tcss_image_scan#module:one_click=true)).
-      - C(DescribeAssetImageScanTask) reports only the one-click task. With V(false) it is not read: the task is
+      - C(DescribeAssetImageScanTask) reports only the one-click task. With V(false) it is not read, and the task is
         read with C(DescribeAssetImageScanStatus) alone (one call), and a task that ended before all its images were
         scanned is RV(task.status=stopped). When not set, C(DescribeAssetImageScanTask) is read as well, and
         completes the task when it is the one-click task.

@@ -35,7 +35,7 @@ options:
       - With O(task_id), whether the task is the one-click task
         (O(cloudsec.image_scan.tcss_image_scan#module:one_click=true)), passed on to
         M(cloudsec.image_scan.tcss_image_scan_task_info).
-      - With V(false) each poll makes one call (C(DescribeAssetImageScanStatus)): C(DescribeAssetImageScanTask),
+      - With V(false) each poll makes one call (C(DescribeAssetImageScanStatus)), and C(DescribeAssetImageScanTask),
         which reports only the one-click task, is not read. When not set, each poll reads both.
       - Requires O(task_id).
     type: bool
