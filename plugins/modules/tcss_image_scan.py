@@ -427,6 +427,17 @@ images:
   returned: when O(host_ids) is given
   type: list
   elements: dict
+  contains:
+    id:
+      description: Image ID (C(ImageID)).
+      type: str
+    scan_status:
+      description: The image's scan state as listed before this run's scan.
+      type: str
+    hosts:
+      description: The hosts of O(host_ids) the image is on, each C({id, name, ip}).
+      type: list
+      elements: dict
   sample:
     - id: sha256:6ab04c22f4e04c8e0f5e3d8e4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c
       name: nginx
