@@ -622,8 +622,11 @@ def listed_hosts_problems(hosts, option):
 
 def listed_host_refs(hosts):
     """``{id: {id, name, ip}}`` of hosts as ``tcss_host_info`` returns them."""
-    return dict((_text(host["id"]), {"id": _text(host["id"]), "name": _text(host.get("name")),
-                                      "ip": _text(host.get("ip"))}) for host in hosts or [])
+    refs = {}
+    for host in hosts or []:
+        ref = {"id": _text(host["id"]), "name": _text(host.get("name")), "ip": _text(host.get("ip"))}
+        refs[ref["id"]] = ref
+    return refs
 
 
 def host_ref(row):
