@@ -86,7 +86,7 @@ def image_scan_match(identities, cloud_hosts, images):
         else:
             status = HOST_SCANNED
             online_ids.add(_norm(cloud_host.get("id")))
-            if cloud_host.get("id") not in host_ids:
+            if cloud_host.get("id") and cloud_host["id"] not in host_ids:
                 host_ids.append(cloud_host.get("id"))
         hosts[identity["inventory_hostname"]] = {"status": status, "cloud_host": cloud_host}
     image_ids = []
