@@ -25,8 +25,6 @@ from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._scan_wait imp
 IMAGE_INFO = "cloudsec.image_scan.hss_image_info"
 #: The scan states of the images still in progress.
 IN_PROGRESS = ("waiting", "scanning")
-#: The scan states of the images whose last scan ended.
-FINISHED = ("success", "failed")
 
 
 def image_refs(images):
@@ -98,10 +96,16 @@ class ActionModule(ScanWaitAction):
         self.effects = _ops.Effects(image_refs(images).values(), lambda ref: ref["key"], self.start_timeout)
         return keys
 
-    def listed(self, statuses, task_vars, image_ids=None):
-        args = dict(image_type="local", scan_status=list(statuses))
+    def listed(self, statuses, task_vars, image_ids=None, host_ids=None):
+        """``(key, image)`` of the local images in ``statuses`` (every state when empty), of
+        ``image_ids`` and on the hosts ``host_ids`` only when given."""
+        args = dict(image_type="local")
+        if statuses:
+            args["scan_status"] = list(statuses)
         if image_ids is not None:
             args["image_ids"] = image_ids
+        if host_ids is not None:
+            args["host_ids"] = host_ids
         images = self.info(IMAGE_INFO, args, task_vars).get("images") or []
         return [((image.get("id"), (image.get("host") or {}).get("id")), image) for image in images]
 
@@ -114,15 +118,19 @@ class ActionModule(ScanWaitAction):
                     self.effects.confirmed.add(key)
 
     def busy(self, keys, task_vars):
-        # The images in progress only, never the whole fleet; the finished ones only while some
-        # image shows no effect of its trigger yet.
-        in_progress = self.listed(IN_PROGRESS, task_vars)
-        self.confirm(in_progress)
+        # While some image shows no effect of its trigger yet, one listing of the images in every
+        # state (on their hosts: those hosts' rows, or one walk of the fleet's, whichever is fewer
+        # calls) shows both the ones in progress and the ones whose scan ended since the trigger;
+        # listings by state would walk them apart, and the scans that end before the first poll
+        # would be walked twice. Once every image showed it, the images in progress only.
+        if self.effects.unconfirmed():
+            listed = self.listed((), task_vars, _scan_ids(keys), _host_ids(keys))
+            self.confirm(listed)
+            in_progress = [(key, image) for key, image in listed if image.get("scan_status") in IN_PROGRESS]
+        else:
+            in_progress = self.listed(IN_PROGRESS, task_vars)
         busy = still_busy(keys, set(key for key, dummy in in_progress))
         unconfirmed = [key for key in self.effects.unconfirmed() if key not in busy]
-        if unconfirmed:
-            self.confirm(self.listed(FINISHED, task_vars, _scan_ids(unconfirmed)))
-            unconfirmed = [key for key in self.effects.unconfirmed() if key not in busy]
         if unconfirmed and self.effects.expired():
             raise _ops.ModuleError(
                 "HSS shows no effect of the scan of %d of %d images within start_timeout (%s seconds): %s" % (
@@ -137,3 +145,10 @@ class ActionModule(ScanWaitAction):
 
 def _scan_ids(keys):
     return sorted(set(image_id for image_id, dummy in keys))
+
+
+def _host_ids(keys):
+    """The hosts of ``keys``, or ``None`` (every host) when one of them names none."""
+    if any(host_id is None for dummy, host_id in keys):
+        return None
+    return sorted(set(host_id for dummy, host_id in keys))

@@ -26,6 +26,8 @@ class ActionModule(ScanWaitAction):
     TASK_INFO = "cloudsec.image_scan.tcss_image_scan_task_info"
     MODULE = TcssModule
 
+    REQUIRED_BY = {"one_click": "task_id"}
+
     #: Default of ``start_timeout``, as in tcss_image_scan.
     START_TIMEOUT = 120
 
@@ -33,12 +35,17 @@ class ActionModule(ScanWaitAction):
     def argument_spec(cls):
         spec = super(ActionModule, cls).argument_spec()
         spec["start_timeout"] = dict(type="int", default=cls.START_TIMEOUT)
+        spec["one_click"] = dict(type="bool")
         return spec
 
     def read_task(self, task_id, task_vars):
         """The task; one TCSS does not show yet (it may answer ``ResourceNotFound`` for a task it
         has just created) is running until ``start_timeout`` seconds after the first poll."""
-        task = self.info(self.TASK_INFO, dict(task_id=task_id), task_vars).get("task")
+        args = dict(task_id=task_id)
+        if self._params["one_click"] is not None:
+            # A task known not to be the one-click task is read with T2 alone (T3 reports only that one).
+            args["one_click"] = self._params["one_click"]
+        task = self.info(self.TASK_INFO, args, task_vars).get("task")
         if task:
             self._shown = True
             return task

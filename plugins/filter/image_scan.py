@@ -64,9 +64,11 @@ def _image_host_ids(image):
 def image_scan_match(identities, cloud_hosts, images):
     """Match play hosts with the cloud's hosts and pick the images to consider.
 
-    Returns ``{"hosts": {inventory_hostname: {"status", "cloud_host"}}, "image_ids": [...],
-    "image_hosts": {image_id: [host, ...]}}``: a host is ``not_enrolled`` when the cloud does not
-    know it, ``agent_offline`` when its agent is not online, else ``scanned``; ``image_ids`` are
+    Returns ``{"hosts": {inventory_hostname: {"status", "cloud_host"}}, "host_ids": [...],
+    "image_ids": [...], "image_hosts": {image_id: [host, ...]}}``: a host is ``not_enrolled`` when
+    the cloud does not know it, ``agent_offline`` when its agent is not online, else ``scanned``;
+    ``host_ids`` are the distinct cloud ids of the ``scanned`` hosts (whose images can be
+    scanned), in play order, whatever ``images`` holds; ``image_ids`` are
     the distinct ids of the images on the hosts that can be scanned, in listing order;
     ``image_hosts`` keeps where the listed images are, so results collected later without host
     information can still be grouped by host.
@@ -74,6 +76,7 @@ def image_scan_match(identities, cloud_hosts, images):
     index = _scan.index_hosts(cloud_hosts)
     hosts = {}
     online_ids = set()
+    host_ids = []
     for identity in identities or []:
         cloud_host = _scan.find_host(identity, index)
         if cloud_host is None:
@@ -83,6 +86,8 @@ def image_scan_match(identities, cloud_hosts, images):
         else:
             status = HOST_SCANNED
             online_ids.add(_norm(cloud_host.get("id")))
+            if cloud_host.get("id") and cloud_host["id"] not in host_ids:
+                host_ids.append(cloud_host.get("id"))
         hosts[identity["inventory_hostname"]] = {"status": status, "cloud_host": cloud_host}
     image_ids = []
     image_hosts = {}
@@ -93,7 +98,7 @@ def image_scan_match(identities, cloud_hosts, images):
         if image_id in image_ids or not (_image_host_ids(image) & online_ids):
             continue
         image_ids.append(image_id)
-    return {"hosts": hosts, "image_ids": image_ids, "image_hosts": image_hosts}
+    return {"hosts": hosts, "host_ids": host_ids, "image_ids": image_ids, "image_hosts": image_hosts}
 
 
 def _image_counts(image):

@@ -589,8 +589,10 @@ class LocalImageScan(_ops.ScanRun):
                              "(set region or the environment variable HUAWEICLOUD_SDK_REGION)")
         if p["query"] and not (p["all_images"] or self.host_filters):
             raise ValueError("query selects images only with all_images=true or a host (host_name, host_id, host_ip)")
-        if p["images"] is None and not p["all_images"] and not self.host_filters:
-            raise ValueError("one of images, all_images=true, host_name, host_id or host_ip is required")
+        if p["images"] is None and not p["all_images"] and not self.host_filters and p["host_ids"] is None:
+            raise ValueError("one of images, all_images=true, host_name, host_id, host_ip or host_ids is required")
+        if any(not str(host_id).strip() for host_id in p["host_ids"] or []):
+            raise ValueError("host_ids must not contain empty values")
         self.query = hs.check_query(p["query"], hs.H3_QUERY_FIELDS)
         self.images = hs.check_local_images(p["images"])
 
@@ -599,7 +601,10 @@ class LocalImageScan(_ops.ScanRun):
         return not name or row.get("host_name") == name
 
     def list_rows(self, final=False):
-        """The H5 rows of the targeted images (one walk, or one filtered walk per named image)."""
+        """The H5 rows of the targeted images (one walk, or one filtered walk per named image; with
+        ``host_ids`` alone, every row of those hosts)."""
+        if self.params["images"] is None and self.params["host_ids"] is not None:
+            return rows_of_hosts(self.client, self.params["host_ids"], None, hs.row_key)[0]
         if self.params["images"] is None:
             query = self.query
             if final:

@@ -84,6 +84,21 @@ def _complete_pairs(client, params, what):
     return rows
 
 
+def pairs_of_hosts(client, host_ids):
+    """The T8 pairs of the hosts ``host_ids`` (and maybe of others: the caller keeps its own).
+
+    One ``HostID`` filter takes a hundred hosts; more hosts than that are asked for with one
+    unfiltered call, whose answer holds every pair of the fleet (T8 has no paging), when TCSS
+    answers it whole; else (``IncompleteAnswer``) by ``HostID`` filters after all."""
+    if len(host_ids) > ts.FILTER_CHUNK:
+        try:
+            return image_host_pairs(client)
+        except ApiError as exc:
+            if exc.code != INCOMPLETE:
+                raise
+    return image_host_pairs(client, "HostID", host_ids)
+
+
 def attach_hosts(client, images, listed_everything, raw):
     """Fill ``hosts`` of the images from T8 pairs (all of them at once when every image was
     listed and one answer holds them, else by image IDs) and T7 hosts."""
@@ -145,15 +160,16 @@ def find_hosts(client, identities, filters=None):
     return [row for row, ref in zip(rows, refs) if id(ref) in kept], walked
 
 
-def images_of_hosts(client, host_ids, filters, raw):
+def images_of_hosts(client, host_ids, filters, raw, known_hosts=None):
     """``(rows, walked)``: the T5 rows of the images on the hosts with these ``host_ids``, with
     ``raw["image_hosts"]`` (their T8 pairs with those hosts) and ``raw["hosts"]`` (the T7 rows of
-    those hosts). The pairs come by ``HostID``; the images by ``ImageID`` when they are few against
-    the fleet's images (the first page of the listing tells how many pages a walk would take),
-    else from one walk of the listing."""
+    those hosts, except those of ``known_hosts``, ``{id: {id, name, ip}}`` already listed: they
+    are not read again). The pairs come as ``pairs_of_hosts`` reads them; the images by ``ImageID``
+    when they are few against the fleet's images (the first page of the listing tells how many
+    pages a walk would take), else from one walk of the listing."""
     wanted = _scan.unique(str(h) for h in host_ids or [] if h)
     keep = set(wanted)
-    pairs = [pair for pair in image_host_pairs(client, "HostID", wanted) if pair.get("HostID") in keep] if wanted else []
+    pairs = [pair for pair in pairs_of_hosts(client, wanted) if pair.get("HostID") in keep] if wanted else []
     image_ids = _scan.unique(pair.get("ImageID") for pair in pairs if pair.get("ImageID"))
     raw["image_hosts"] = pairs
     raw["hosts"] = []
@@ -168,9 +184,17 @@ def images_of_hosts(client, host_ids, filters, raw):
     # One order whatever the hosts and the way they were listed: every host lists its images in
     # the same order in a slice of a job as in the whole job.
     rows.sort(key=lambda row: (str(row.get("ImageName") or ""), str(row.get("ImageID") or "")))
-    for chunk in _scan.batches(wanted, ts.FILTER_CHUNK):
+    unknown = [host_id for host_id in wanted if host_id not in (known_hosts or {})]
+    for chunk in _scan.batches(unknown, ts.FILTER_CHUNK):
         raw["hosts"].extend(client.paginate("DescribeAssetHostList", {"Filters": [{"Name": "HostID", "Values": chunk}]}))
     return rows, walked
+
+
+def host_refs(raw, known_hosts=None):
+    """``{id: {id, name, ip}}``: ``known_hosts`` and the T7 rows of ``raw["hosts"]``."""
+    refs = dict(known_hosts or {})
+    refs.update((row.get("HostID"), ts.host_ref(row)) for row in raw.get("hosts") or [])
+    return refs
 
 
 def findings(client, image):
@@ -199,9 +223,17 @@ def read_task(client, task_id, raw, begin_time=None, warn=None):
     return ts.task_from_status(raw["status"], task_id=task_id, begin_time=begin_time)
 
 
-def task_info(client, task_id, raw, warn=None):
+def task_info(client, task_id, raw, warn=None, one_click=None):
     """The task ``task_id`` (or the current one-click task), completed by T3; ``None`` when
-    TCSS does not know it."""
+    TCSS does not know it. T3 reports only the one-click task: for a task known not to be it
+    (``one_click`` false) T2 alone answers, and T3 is not read."""
+    if task_id is not None and one_click is False:
+        try:
+            return read_task(client, task_id, raw, warn=warn)
+        except ApiError as exc:
+            if exc.code not in NOT_FOUND:
+                raise
+        return None
     one_click = read_one_click(client, raw)
     wanted = task_id if task_id is not None else (one_click or {}).get("id")
     if not wanted:
@@ -268,6 +300,8 @@ class ImageScan(_ops.ScanRun):
             return self.stop_task() if params["task_id"] is not None else self.stop_images()
         if params["task_id"] is not None:
             return self.follow()
+        if params["host_ids"] is not None:
+            return self.present_hosts()
         if params["images"] is not None:
             return self.present_images()
         return self.present_selection()
@@ -521,11 +555,30 @@ class ImageScan(_ops.ScanRun):
         params = self.params
         ids = _scan.unique(params["images"])
         rows = self.list_images(image_ids=ids)
-        self.raw["images"] = rows
         known = set(row.get("ImageID") for row in rows)
         missing = [image_id for image_id in ids if image_id not in known]
         if missing:
             raise _ops.ModuleError("TCSS lists no image with the ID(s) %s given in images" % ", ".join(missing))
+        return self.present_rows(rows)
+
+    def present_hosts(self):
+        """``host_ids``: the images on those hosts, listed as ``tcss_image_info`` lists them (T8
+        pairs, then T5), returned in ``images`` with their hosts; then planned and scanned as
+        images given by ID."""
+        known = ts.listed_host_refs(self.params["listed_hosts"])
+        listing = {}
+        rows, dummy = images_of_hosts(self.client, self.params["host_ids"], None, listing, known_hosts=known)
+        images = [ts.normalise_image(row) for row in rows]
+        ts.attach_hosts(images, listing["image_hosts"], host_refs(listing, known))
+        self.result["images"] = images
+        self.raw["image_hosts"] = listing["image_hosts"]
+        return self.present_rows(rows)
+
+    def present_rows(self, rows):
+        """Plan the images of the T5 ``rows`` and scan those that need it, in tasks of
+        ``batch_size`` images."""
+        params = self.params
+        self.raw["images"] = rows
         to_scan, skipped, dummy = self.plan_rows(rows)
         self.plan(to_scan, skipped)
         if not to_scan:

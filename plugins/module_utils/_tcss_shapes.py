@@ -272,15 +272,20 @@ def scan_problems(params):
     (its ``mutually_exclusive`` and ``required_if`` rules and ``_module.list_problems`` check
     the rest)."""
     problems = []
-    selection = [name for name in ("images", "filters") if params.get(name) is not None]
+    selection = [name for name in ("images", "filters", "host_ids") if params.get(name) is not None]
     if params.get("all_images"):
         selection.append("all_images")
+    if params.get("host_ids") is not None and params["state"] != "present":
+        problems.append("host_ids is only used with state=present")
+    if any(not str(value).strip() for value in params.get("host_ids") or []):
+        problems.append("host_ids must not contain empty values")
+    problems.extend(listed_hosts_problems(params.get("listed_hosts"), "listed_hosts"))
     if params.get("task_id") is not None:
         if not params["task_id"].strip():
             problems.append("task_id must not be empty")
     elif not selection:
         if params["state"] == "present":
-            problems.append("one of images, filters or all_images=true is required with state=present "
+            problems.append("one of images, filters, host_ids or all_images=true is required with state=present "
                             "(or task_id to follow an existing task)")
         else:
             problems.append("one of task_id, images, filters or all_images=true is required with state=absent")
@@ -289,8 +294,9 @@ def scan_problems(params):
         problems.append("scan_types must list at least one of vulnerability, virus, risk")
     scope = params.get("scan_scope")
     if scope is not None:
-        if ("images" in selection or "filters" in selection) and scope != "selected":
-            problems.append("scan_scope must be selected (or not set) with images or filters, got %s" % scope)
+        if ("images" in selection or "filters" in selection or "host_ids" in selection) and scope != "selected":
+            problems.append("scan_scope must be selected (or not set) with images, filters or host_ids, got %s"
+                            % scope)
         if "all_images" in selection and scope == "selected":
             problems.append("scan_scope=selected needs images or filters; with all_images use all_authorized, "
                             "recommended or cluster")
@@ -601,6 +607,26 @@ def agent_status(status):
     if text is None:
         return "unknown"
     return AGENT_STATUS.get(text.upper(), text.lower())
+
+
+def listed_hosts_problems(hosts, option):
+    """What is wrong with a list of hosts as ``tcss_host_info`` returns them (each a dict with a
+    non-empty ``id``)."""
+    problems = []
+    for index, host in enumerate(hosts or []):
+        if not isinstance(host, dict) or not _text(host.get("id")):
+            problems.append("%s[%d] must be a host with an id (the hosts of tcss_host_info), got %r"
+                            % (option, index, host))
+    return problems
+
+
+def listed_host_refs(hosts):
+    """``{id: {id, name, ip}}`` of hosts as ``tcss_host_info`` returns them."""
+    refs = {}
+    for host in hosts or []:
+        ref = {"id": _text(host["id"]), "name": _text(host.get("name")), "ip": _text(host.get("ip"))}
+        refs[ref["id"]] = ref
+    return refs
 
 
 def host_ref(row):

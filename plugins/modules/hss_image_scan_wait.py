@@ -19,8 +19,12 @@ description:
     to V(localhost) like the other modules), with a monotonic deadline and pauses that grow from O(wait_sleep).
   - With O(images) (local images, as returned in RV(cloudsec.image_scan.hss_local_image_scan#module:images_triggered)),
     each poll lists only the images that are waiting or being scanned (M(cloudsec.image_scan.hss_image_info) with
-    O(cloudsec.image_scan.hss_image_info#module:scan_status=[waiting, scanning])), never the whole
-    fleet. The wait ends when none of the given images is among them.
+    O(cloudsec.image_scan.hss_image_info#module:scan_status=[waiting, scanning])). The wait ends when none of the
+    given images is among them.
+  - While some of the given images has not shown the effect of its trigger yet, a poll lists instead the images of
+    their hosts in every state at once (M(cloudsec.image_scan.hss_image_info) with
+    O(cloudsec.image_scan.hss_image_info#module:host_ids)), and that one listing shows both the images in progress and
+    those whose scan ended since the trigger.
   - With O(task_id) (the C(task.id) of M(cloudsec.image_scan.hss_image_scan)), each poll reads that task
     (M(cloudsec.image_scan.hss_image_scan_task_info)). A task that ends otherwise than succeeded fails the action.
   - A line is printed only when the progress changed, or after a minute without change. The lines go to standard
@@ -99,7 +103,8 @@ notes:
   - The authentication and connection options, given to this action or through C(module_defaults) for
     C(group/cloudsec.image_scan.hss), are passed on to the info modules; the environment variables are read by the
     info modules where they run.
-  - Each poll with O(images) makes two ListImageLocal walks of the images in progress; with O(task_id), one
+  - Each poll with O(images) makes two ListImageLocal walks of the images in progress (while an image has not shown
+    its trigger's effect yet, one walk of the rows of the images' hosts instead); with O(task_id), one
     ListImageScanTask call.
 seealso:
   - module: cloudsec.image_scan.hss_local_image_scan

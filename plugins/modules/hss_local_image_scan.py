@@ -76,6 +76,8 @@ options:
         only, and plan each scan on those hosts' rows. The listing then costs calls for these hosts rather than for
         the whole fleet (as O(cloudsec.image_scan.hss_image_info#module:host_ids) lists them).
       - An image not on one of these hosts fails the task before a scan is started, as an image HSS does not list.
+      - Without O(images), scan every local image on these hosts (listed the same way); RV(images) is then the
+        listing of these hosts. V([]) scans nothing.
       - Cannot be combined with O(all_images), O(host_name), O(host_id) or O(host_ip).
     type: list
     elements: str

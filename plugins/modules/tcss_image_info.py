@@ -78,7 +78,8 @@ options:
     description:
       - Only the images on the hosts with these TCSS host IDs, with RV(images[].hosts) limited to those hosts
         (implies O(hosts=true)).
-      - The image-host pairs are read with a C(HostID) filter; the images by C(ImageID) when they are few against
+      - The image-host pairs are read with a C(HostID) filter (a hundred hosts a call); for more hosts than that,
+        with one unfiltered call when TCSS answers it whole. The images by C(ImageID) when they are few against
         the fleet's images (the first page of the listing tells how many pages a walk would take), else from one
         walk of the listing. The other conditions apply as well.
       - V([]) lists nothing. Cannot be combined with O(max_results).
@@ -304,7 +305,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _tcss_s
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import list_problems
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_module import TcssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops import (
-    attach_hosts, findings, images_of_hosts, list_images)
+    attach_hosts, findings, host_refs, images_of_hosts, list_images)
 
 
 def argument_spec():
@@ -353,8 +354,7 @@ def main():
                 found[image["id"]] = findings(module.client, image) if image["vulnerability_count"] > 0 else []
                 ts.add_findings(image, found[image["id"]])
         if params["host_ids"] is not None:
-            ts.attach_hosts(images, result["raw"]["image_hosts"],
-                            dict((row.get("HostID"), ts.host_ref(row)) for row in result["raw"]["hosts"]))
+            ts.attach_hosts(images, result["raw"]["image_hosts"], host_refs(result["raw"]))
         elif params["hosts"] and images:
             listed_everything = not (params["filters"] or params["image_ids"] or params["image_name"]
                                      or params["scan_status"] or params["max_results"])

@@ -47,11 +47,32 @@ options:
   images:
     description:
       - IDs of the images to scan (C(ImageID) of M(cloudsec.image_scan.tcss_image_info), such as C(sha256:...)).
-      - Exactly one of O(images), O(filters) and O(all_images=true) is required unless O(task_id) is set.
+      - Exactly one of O(images), O(filters), O(host_ids) and O(all_images=true) is required unless O(task_id) is
+        set.
       - The images that need a scan are scanned in one task, or in tasks of at most O(batch_size) images.
       - IDs that TCSS does not list fail the task before any scan is started.
     type: list
     elements: str
+  host_ids:
+    description:
+      - Scan the images on the hosts with these TCSS host IDs
+        (RV(cloudsec.image_scan.tcss_host_info#module:hosts[].id)).
+      - They are listed as M(cloudsec.image_scan.tcss_image_info) lists them with
+        O(cloudsec.image_scan.tcss_image_info#module:host_ids) (their C(DescribeAssetImageHostList) pairs, then their
+        C(DescribeAssetImageList) rows) and returned in RV(images); then they are planned and scanned as O(images)
+        are.
+      - Mutually exclusive with O(images), O(filters), O(all_images) and O(task_id). V([]) scans nothing.
+    type: list
+    elements: str
+  listed_hosts:
+    description:
+      - The hosts of O(host_ids) as M(cloudsec.image_scan.tcss_host_info) returned them
+        (RV(cloudsec.image_scan.tcss_host_info#module:hosts)); each needs an C(id). Their names and addresses go to
+        RV(images[].hosts) without C(DescribeAssetHostList) being read again; the hosts of O(host_ids) that are not
+        among them are read.
+      - Requires O(host_ids).
+    type: list
+    elements: dict
   filters:
     description:
       - Select the images by condition (the C(Filters) of C(CreateAssetImageScanTask)).
@@ -399,6 +420,33 @@ images_skipped:
       scan_status: success
       latest_scan_time: "2025-01-02T03:04:05Z"
       reason: last scan success at 2025-01-02T03:04:05Z is within max_age
+images:
+  description:
+    - With O(host_ids), the images on those hosts as listed before this run's scan, normalised like the images of
+      M(cloudsec.image_scan.tcss_image_info) (same keys), with RV(images[].hosts) limited to the hosts of O(host_ids).
+  returned: when O(host_ids) is given
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Image ID (C(ImageID)).
+      type: str
+    scan_status:
+      description: The image's scan state as listed before this run's scan.
+      type: str
+    hosts:
+      description: The hosts of O(host_ids) the image is on, each C({id, name, ip}).
+      type: list
+      elements: dict
+  sample:
+    - id: sha256:6ab04c22f4e04c8e0f5e3d8e4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c
+      name: nginx
+      version: "1.25"
+      scan_status: unscanned
+      hosts:
+        - id: a24b15fc26b27e87cd465f8144905391
+          name: node-01
+          ip: 10.20.0.1
 images_stopped:
   description: With O(state=absent) and no O(task_id), the images whose scan was (would be) stopped.
   returned: when O(state=absent) and O(task_id) is not set
@@ -412,6 +460,10 @@ raw:
   contains:
     images:
       description: The rows of C(DescribeAssetImageList) the plan was made from.
+      type: list
+      elements: dict
+    image_hosts:
+      description: With O(host_ids), the rows of C(DescribeAssetImageHostList) of those hosts.
       type: list
       elements: dict
     create:
@@ -456,6 +508,8 @@ def argument_spec():
     return scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         images=dict(type="list", elements="str"),
+        host_ids=dict(type="list", elements="str"),
+        listed_hosts=dict(type="list", elements="dict"),
         filters=dict(type="list", elements="dict", options=ts.filter_suboptions(ts.IMAGE_FILTER_NAMES)),
         all_images=dict(type="bool", default=False),
         exclude_image_ids=dict(type="list", elements="str"),
@@ -472,9 +526,10 @@ def argument_spec():
 
 def main():
     module = TcssModule(argument_spec=argument_spec(), supports_check_mode=True,
-                        mutually_exclusive=[("images", "filters", "all_images"), ("task_id", "images"),
-                                            ("task_id", "filters"), ("task_id", "all_images")],
-                        required_if=[("scan_scope", "cluster", ("cluster_ids",))])
+                        mutually_exclusive=[("images", "filters", "all_images", "host_ids"), ("task_id", "images"),
+                                            ("task_id", "filters"), ("task_id", "all_images"), ("task_id", "host_ids")],
+                        required_if=[("scan_scope", "cluster", ("cluster_ids",))],
+                        required_by={"listed_hosts": "host_ids"})
     module.execute(ImageScan(module))
 
 

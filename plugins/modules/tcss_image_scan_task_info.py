@@ -21,6 +21,16 @@ options:
       - When not set, the current one-click task is read.
       - An unknown task gives an empty RV(tasks) list.
     type: str
+  one_click:
+    description:
+      - Whether O(task_id) is the one-click task (started with
+        O(cloudsec.image_scan.tcss_image_scan#module:one_click=true)).
+      - C(DescribeAssetImageScanTask) reports only the one-click task. With V(false) it is not read, and the task is
+        read with C(DescribeAssetImageScanStatus) alone (one call), and a task that ended before all its images were
+        scanned is RV(task.status=stopped). When not set, C(DescribeAssetImageScanTask) is read as well, and
+        completes the task when it is the one-click task.
+      - Requires O(task_id).
+    type: bool
 seealso:
   - module: cloudsec.image_scan.tcss_image_scan
   - module: cloudsec.image_scan.tcss_image_info
@@ -129,7 +139,7 @@ raw:
       description: The answer of C(DescribeAssetImageScanStatus), or V(null) when it was not called.
       type: dict
     one_click_task:
-      description: The answer of C(DescribeAssetImageScanTask).
+      description: The answer of C(DescribeAssetImageScanTask), or V(null) when it was not read (O(one_click=false)).
       type: dict
   sample:
     status:
@@ -154,14 +164,16 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils._tcss_ops impo
 
 
 def main():
-    module = TcssModule(argument_spec=dict(task_id=dict(type="str")), supports_check_mode=True)
+    module = TcssModule(argument_spec=dict(task_id=dict(type="str"), one_click=dict(type="bool")),
+                        supports_check_mode=True, required_by={"one_click": "task_id"})
     task_id = module.params["task_id"]
     raw = {"status": None, "one_click_task": None}
 
     def run():
         if task_id is not None and not task_id.strip():
             raise ValueError("task_id must not be empty")
-        task = task_info(module.client, task_id.strip() if task_id is not None else None, raw, warn=module.warn)
+        task = task_info(module.client, task_id.strip() if task_id is not None else None, raw, warn=module.warn,
+                         one_click=module.params["one_click"])
         return dict(changed=False, task=task, tasks=[task] if task else [], raw=raw)
 
     module.execute(run, dict(changed=False, raw=raw))

@@ -30,6 +30,15 @@ options:
       - The ID of the scan task to wait for.
       - Mutually exclusive with O(images).
     type: str
+  one_click:
+    description:
+      - With O(task_id), whether the task is the one-click task
+        (O(cloudsec.image_scan.tcss_image_scan#module:one_click=true)), passed on to
+        M(cloudsec.image_scan.tcss_image_scan_task_info).
+      - With V(false) each poll makes one call (C(DescribeAssetImageScanStatus)), and C(DescribeAssetImageScanTask),
+        which reports only the one-click task, is not read. When not set, each poll reads both.
+      - Requires O(task_id).
+    type: bool
   start_timeout:
     description:
       - With O(task_id), how long in seconds a task TCSS does not show yet is taken as started but not visible
@@ -92,8 +101,8 @@ notes:
   - The authentication and connection options, given to this action or through C(module_defaults) for
     C(group/cloudsec.image_scan.tcss), are passed on to the info modules; the environment variables are read by the
     info modules where they run.
-  - Each poll with O(task_id) makes two calls (C(DescribeAssetImageScanTask) and C(DescribeAssetImageScanStatus));
-    with O(images), one C(DescribeAssetImageList) call per 100 image IDs.
+  - Each poll with O(task_id) makes two calls (C(DescribeAssetImageScanTask) and C(DescribeAssetImageScanStatus)),
+    one with O(one_click=false); with O(images), one C(DescribeAssetImageList) call per 100 image IDs.
 seealso:
   - module: cloudsec.image_scan.tcss_image_scan
   - module: cloudsec.image_scan.tcss_image_scan_task_info

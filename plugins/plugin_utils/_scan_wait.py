@@ -74,6 +74,8 @@ class ScanWaitAction(ActionBase):
 
     #: The cloud's module base class, whose shared options the action takes.
     MODULE = None
+    #: ``required_by`` of the argument spec (option -> the options it needs).
+    REQUIRED_BY = {}
 
     @classmethod
     def shared_spec(cls):
@@ -109,7 +111,9 @@ class ScanWaitAction(ActionBase):
         result = super(ScanWaitAction, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(
-            argument_spec=self.argument_spec(), mutually_exclusive=[("images", "task_id")])
+            argument_spec=self.argument_spec(), mutually_exclusive=[("images", "task_id")],
+            required_by=self.REQUIRED_BY)
+        self._params = params
         result["changed"] = False
         try:
             problems = wait_problems(params) + start_problems(params)

@@ -132,9 +132,9 @@ for provider in hss tcss; do
 done
 
 # A cloud call that fails (no retries): the hosts it concerns are not judged, the facts and the
-# reports say why, and image_scan_on_error decides whether they fail. HSS: the image listing;
-# TCSS: the scan trigger.
-for case in "hss hss.ListImageLocal fail List" "tcss tcss.CreateAssetImageScanTask warn Scan"; do
+# reports say why, and image_scan_on_error decides whether they fail. HSS: the image listing (the
+# scan task lists the images itself); TCSS: the scan trigger.
+for case in "hss hss.ListImageLocal fail Scan" "tcss tcss.CreateAssetImageScanTask warn Scan"; do
     read -r provider op on_error task <<< "$case"
     rm -rf "$WORK/facts"
     emulator_admin POST reset

@@ -79,29 +79,30 @@ OLD, NEW = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
 
 class Fleet(object):
     """hss_image_info answers from a script of states (``{(id, host id): (scan_status,
-    latest_scan_time)}``): each listing of the images in progress moves to the next state; the
-    listing of finished images (``image_ids``) reads the current one."""
+    latest_scan_time)}``): each poll (one listing, of the images in progress or of every state)
+    moves to the next state."""
 
     def __init__(self, *states):
         self.states = states
         self.index = -1
 
     def __call__(self, name, args):
-        if args["scan_status"] == ["waiting", "scanning"]:
-            self.index = min(self.index + 1, len(self.states) - 1)
+        self.index = min(self.index + 1, len(self.states) - 1)
         images = []
         for (image_id, host_id), (status, scanned) in self.states[self.index].items():
-            if status in args["scan_status"] and (args.get("image_ids") is None or image_id in args["image_ids"]):
+            if (status in args.get("scan_status", [status])
+                    and (args.get("image_ids") is None or image_id in args["image_ids"])
+                    and (args.get("host_ids") is None or host_id in args["host_ids"])):
                 images.append({"id": image_id, "host": {"id": host_id}, "scan_status": status,
                                "latest_scan_time": scanned})
         return {"changed": False, "images": images}
 
 
 def statuses(h):
-    return [c[1]["scan_status"] for c in h.calls]
+    return [c[1].get("scan_status", ALL) for c in h.calls]
 
 
-BUSY, DONE = ["waiting", "scanning"], ["success", "failed"]
+BUSY, ALL = ["waiting", "scanning"], "every state"
 
 
 def test_hss_waits_for_its_images_with_one_line_per_poll(monkeypatch, clock):
@@ -122,13 +123,14 @@ def test_hss_waits_for_its_images_with_one_line_per_poll(monkeypatch, clock):
     assert h.lines == ["HSS scan: 0% (0/3 images done) after 0s", "HSS scan: 66% (2/3 images done) after 1s",
                        "HSS scan: 100% (3/3 images done) after 2s"]
     assert clock.sleeps == [1.0, 1.5]
-    # The images in progress are listed at every poll; the finished ones only while one shows no effect yet,
-    # narrowed to those images; with the task's credentials passed on and nothing else.
-    assert statuses(h) == [BUSY, DONE, BUSY, DONE, BUSY]
+    # While one image shows no effect yet, one listing of the images' hosts in every state, narrowed to those
+    # images; then the images in progress only; with the task's credentials passed on and nothing else.
+    assert statuses(h) == [ALL, ALL, BUSY]
     assert set(c[0] for c in h.calls) == {"cloudsec.image_scan.hss_image_info"}
-    assert h.calls[0][1] == {"image_type": "local", "scan_status": BUSY, "access_key": "AK",
+    assert h.calls[0][1] == {"image_type": "local", "image_ids": ["a", "b", "d"], "host_ids": ["h1", "h2"],
+                             "access_key": "AK", "secret_key": "SK", "region": "cn-north-4"}
+    assert h.calls[2][1] == {"image_type": "local", "scan_status": BUSY, "access_key": "AK",
                              "secret_key": "SK", "region": "cn-north-4"}
-    assert h.calls[1][1]["image_ids"] == ["d"]
 
 
 def test_hss_a_late_effect_is_waited_for_not_taken_for_done(monkeypatch, clock):
@@ -140,7 +142,7 @@ def test_hss_a_late_effect_is_waited_for_not_taken_for_done(monkeypatch, clock):
     result = h.run()
     assert not result.get("failed"), result
     assert result["polls"] == 4
-    assert statuses(h) == [BUSY, DONE, BUSY, DONE, BUSY, BUSY]
+    assert statuses(h) == [ALL, ALL, ALL, BUSY]
 
 
 def test_hss_an_image_that_shows_no_effect_by_start_timeout_fails_the_wait(monkeypatch, clock):
@@ -159,6 +161,18 @@ def test_hss_an_image_id_alone_waits_for_the_image_on_every_host(monkeypatch, cl
     h = Harness(hw, monkeypatch, clock, dict(images=["a"], wait_sleep=1), [fleet] * 5)
     result = h.run()
     assert result["progress"]["done"] == 1 and result["polls"] == 2
+    assert "host_ids" not in h.calls[0][1], "an image without a host is looked for on every host"
+
+
+def test_hss_a_scan_that_ended_before_the_first_poll_is_confirmed_by_that_poll(monkeypatch, clock):
+    # The scans of a and b ended before the wait began, d's is under way: one poll lists them all.
+    refs = [dict(REFS[0], latest_scan_time=OLD), REFS[1], REFS[2]]
+    fleet = Fleet({("a", "h1"): ("success", NEW), ("b", "h2"): ("failed", NEW), ("d", "h1"): ("scanning", None)},
+                  {("a", "h1"): ("success", NEW), ("b", "h2"): ("failed", NEW), ("d", "h1"): ("success", NEW)})
+    h = Harness(hw, monkeypatch, clock, dict(images=refs, wait_sleep=1), [fleet] * 5)
+    result = h.run()
+    assert not result.get("failed"), result
+    assert statuses(h) == [ALL, BUSY] and result["polls"] == 2
 
 
 def test_hss_unchanged_progress_is_shown_again_only_after_a_minute(monkeypatch, clock):
@@ -277,6 +291,27 @@ def test_tcss_task_progress_until_it_succeeds(monkeypatch, clock):
                        "TCSS scan: 100% (27/27 images done) after 5s"]
     assert h.calls[0] == ("cloudsec.image_scan.tcss_image_scan_task_info", {"task_id": "tc-1", "secret_id": "ID"})
     assert result["progress"] == {"total": 27, "done": 27, "in_progress": 0, "percent": 100}
+
+
+def test_tcss_one_click_false_is_passed_on_to_every_poll(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1", one_click=False, wait_sleep=1), [
+        tcss_task("running", 10), tcss_task("succeeded", 100, succeeded=27)])
+    result = h.run()
+    assert not result.get("failed") and result["polls"] == 2
+    assert [args for dummy, args in h.calls] == [{"task_id": "tc-1", "one_click": False}] * 2
+
+
+def test_tcss_one_click_unset_is_not_passed_on(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(task_id="tc-1"), [tcss_task("succeeded", 100, succeeded=27)])
+    assert not h.run().get("failed")
+    assert h.calls == [("cloudsec.image_scan.tcss_image_scan_task_info", {"task_id": "tc-1"})]
+
+
+def test_tcss_one_click_needs_task_id(monkeypatch, clock):
+    h = Harness(tw, monkeypatch, clock, dict(images=["sha256:1"], one_click=False), [])
+    with pytest.raises(AnsibleError, match="one_click"):
+        h.run()
+    assert h.calls == []
 
 
 @pytest.mark.parametrize("status", ["stopped", "timed_out", "failed"])

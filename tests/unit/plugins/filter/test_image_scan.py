@@ -60,6 +60,15 @@ def test_match_statuses_and_images_of_online_hosts_only():
                         "ghost": "not_enrolled", "down": "agent_offline"}
     assert match["image_ids"] == ["a", "b", "d"]
     assert [h["id"] for h in match["image_hosts"]["a"]] == ["h-1", "h-2"]
+    assert match["host_ids"] == ["h-1", "h-2", "h-3"], "the online hosts, not the offline h-4"
+
+
+def test_match_without_images_names_the_hosts_whose_images_can_be_scanned():
+    match = f.image_scan_match(identities(), CLOUD_HOSTS, [])
+    assert match["host_ids"] == ["h-1", "h-2", "h-3"]
+    assert match["image_ids"] == [] and match["image_hosts"] == {}
+    twice = f.image_scan_match(identities() + identities()[:1], CLOUD_HOSTS, [])
+    assert twice["host_ids"] == ["h-1", "h-2", "h-3"], "each host once"
 
 
 def test_results_without_hosts_are_grouped_by_the_listing():

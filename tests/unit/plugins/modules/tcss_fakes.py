@@ -120,6 +120,8 @@ class FakeTcss(BaseAdapter):
         self.warnings = []
         #: When set, every answer has a ``Date`` header this many seconds ahead of the (fake) clock.
         self.server_ahead = None
+        #: When set, a DescribeAssetImageHostList answer holds at most this many pairs (with the full TotalCount).
+        self.pair_cap = None
 
     # -- test helpers ----------------------------------------------------------------------------
 
@@ -345,7 +347,10 @@ class FakeTcss(BaseAdapter):
         rows = list(self.pairs)
         for item in params.get("Filters") or []:
             rows = [r for r in rows if r[item["Name"]] in item["Values"]]
-        return {"List": rows, "TotalCount": len(rows)}
+        total = len(rows)
+        if self.pair_cap is not None:
+            rows = rows[:self.pair_cap]
+        return {"List": rows, "TotalCount": total}
 
 
 class Runner(object):

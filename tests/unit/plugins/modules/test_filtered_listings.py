@@ -210,6 +210,34 @@ def test_tcss_images_of_most_hosts_come_from_one_walk(run):
     assert len(result["images"]) == 9
 
 
+def test_tcss_pairs_of_more_hosts_than_one_filter_takes_come_in_one_call(run):
+    fake = tcss_fleet(250, images_per_host=1)
+    wanted = ["h%d" % n for n in range(1, 151)]
+    result = run(tcss_image_info, fake, {"host_ids": wanted})
+    assert fake.params_of("DescribeAssetImageHostList") == [{}], "one unfiltered call, not two HostID filters"
+    assert len(result["images"]) == 151 and "i-200-0" not in [i["id"] for i in result["images"]]
+    shared = [i for i in result["images"] if i["id"] == "i-shared"][0]
+    assert sorted(h["id"] for h in shared["hosts"]) == sorted(wanted), "only the hosts asked for"
+
+
+def test_tcss_pairs_fall_back_to_host_filters_when_the_whole_answer_is_cut(run):
+    fake = tcss_fleet(250, images_per_host=1)
+    fake.pair_cap = 200
+    wanted = ["h%d" % n for n in range(1, 151)]
+    result = run(tcss_image_info, fake, {"host_ids": wanted})
+    t8 = fake.params_of("DescribeAssetImageHostList")
+    assert t8[0] == {} and [p["Filters"][0]["Values"] for p in t8[1:]] == [wanted[:100], wanted[100:]]
+    assert len(result["images"]) == 151
+    shared = [i for i in result["images"] if i["id"] == "i-shared"][0]
+    assert len(shared["hosts"]) == 150, "every pair of the hosts, none lost to the cut answer"
+
+
+def test_tcss_pairs_of_few_hosts_are_never_asked_for_the_whole_fleet(run):
+    fake = tcss_fleet(250, images_per_host=1)
+    run(tcss_image_info, fake, {"host_ids": ["h%d" % n for n in range(1, 101)]})
+    assert [p["Filters"][0]["Name"] for p in fake.params_of("DescribeAssetImageHostList")] == ["HostID"]
+
+
 def test_tcss_match_hosts_cannot_be_combined_with_max_results(run):
     fake = tcss_fleet(3)
     result = run(tcss_host_info, fake, {"match_hosts": IDENTITIES, "max_results": 1})

@@ -74,7 +74,9 @@ class Fleet(object):
     ({"images": ["a"], "batch_size": 0}, ["batch_size", "1 or more"]),
     ({"all_images": True, "query": {"host_name": "x"}}, ["query", "host_name", "image_name"]),
     ({"all_images": True, "query": {"scan_status": "waiting"}}, ["query.scan_status", "unscan"]),
-    ({}, ["images", "all_images", "host_name"]),
+    ({}, ["images", "all_images", "host_name", "host_ids"]),
+    ({"host_ids": ["hid-1", ""]}, ["host_ids must not contain empty values"]),
+    ({"host_ids": ["hid-1"], "host_name": "node-1"}, ["mutually exclusive"]),
     ({"images": ["a"], "all_images": True}, ["mutually exclusive"]),
     ({"images": ["a"], "query": {"image_name": "x"}}, ["query", "all_images=true", "host"]),
     ({"images": ["a"], "max_age": "1 fortnight"}, ["max_age"]),
@@ -130,6 +132,34 @@ def test_image_ids_are_sent_in_batches_then_waited_for_together(hss, capsys):
     assert len(result["images_triggered"]) == 5 and result["images_skipped"] == []
     assert fleet.busy_listings >= 5
     assert all(s >= 1 for s in clock.sleeps)
+
+
+def test_host_ids_alone_scan_every_image_of_those_hosts_and_return_the_listing(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", name="app1", host="node-1"), local_row("li-2", name="app2", host="node-2"),
+            local_row("li-3", name="app3", host="node-3"), local_row("li-1", name="app1", host="node-3")]
+    fake.on(H5, lister(rows, filters=["host_id"]))
+    fake.on(H3, {})
+    result = run({"host_ids": ["hid-node-1", "hid-node-2"], "wait": False}, capsys)
+    assert result["changed"] is True
+    assert [call.body["image_info_list"] for call in fake.of(H3)] == [[{"image_id": "li-1"}, {"image_id": "li-2"}]]
+    assert sorted((i["id"], i["host"]["name"]) for i in result["images"]) == [("li-1", "node-1"), ("li-2", "node-2")]
+    assert sorted(ref["host"]["name"] for ref in result["images_triggered"]) == ["node-1", "node-2"]
+
+
+def test_host_ids_alone_in_check_mode_list_and_plan_only(hss, capsys):
+    fake, dummy = hss
+    rows = [local_row("li-1", host="node-1"), local_row("li-2", host="node-2")]
+    fake.on(H5, lister(rows, filters=["host_id"]))
+    result = run({"host_ids": ["hid-node-1"]}, capsys, check_mode=True)
+    assert result["changed"] is True and fake.of(H3) == []
+    assert [i["id"] for i in result["images"]] == ["li-1"]
+
+
+def test_host_ids_alone_empty_scan_nothing(hss, capsys):
+    fake, dummy = hss
+    result = run({"host_ids": []}, capsys)
+    assert result["changed"] is False and result["images"] == [] and fake.calls == []
 
 
 def test_host_name_targets_the_images_on_that_host_only(hss, capsys):

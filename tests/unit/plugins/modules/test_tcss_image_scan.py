@@ -38,7 +38,14 @@ def unscanned(*ids):
 # -- input checks: the option is named and nothing is sent ---------------------------------------
 
 @pytest.mark.parametrize("args, words", [
-    ({}, ["images, filters or all_images=true is required"]),
+    ({}, ["images, filters, host_ids or all_images=true is required"]),
+    ({"host_ids": ["h1"], "images": [A]}, ["mutually exclusive", "host_ids"]),
+    ({"host_ids": ["h1"], "task_id": "t-1"}, ["mutually exclusive", "host_ids"]),
+    ({"host_ids": ["h1", " "]}, ["host_ids must not contain empty values"]),
+    ({"host_ids": ["h1"], "state": "absent"}, ["host_ids is only used with state=present"]),
+    ({"listed_hosts": [{"id": "h1"}]}, ["listed_hosts", "host_ids"]),
+    ({"host_ids": ["h1"], "listed_hosts": [{"name": "node-1"}]}, ["listed_hosts[0] must be a host with an id"]),
+    ({"host_ids": ["h1"], "scan_scope": "recommended"}, ["scan_scope must be selected"]),
     ({"images": [A], "all_images": True}, ["mutually exclusive", "images", "all_images"]),
     ({"images": [A], "filters": [{"name": "ImageID", "values": [A]}]}, ["mutually exclusive"]),
     ({"images": []}, ["images must list at least one value"]),
@@ -811,3 +818,63 @@ def test_without_skew_the_offset_is_zero_and_recent_scans_are_kept(run):
     fake = fake_with(image_row(A, status="scanned", scan_time=RECENT))
     result = run(module, fake, {"images": [A], "max_age": "15m"})
     assert result["clock_offset"] == 0 and result["changed"] is False
+
+
+# -- host_ids: the images of hosts, listed by the scan itself --------------------------------------
+
+def hosts_fleet():
+    rows = [image_row(A, name="nginx:1.25"), image_row(B, name="redis:7", status="scanned", scan_time=RECENT),
+            image_row(C, name="other:1")]
+    hosts = [host_row("h1", "node-1", "10.0.0.1"), host_row("h2", "node-2", "10.0.0.2"),
+             host_row("h3", "node-3", "10.0.0.3")]
+    return FakeTcss(images=rows, hosts=hosts, pairs=[(A, "h1"), (A, "h2"), (B, "h2"), (C, "h3")])
+
+
+def test_host_ids_scan_the_images_of_those_hosts_and_return_them(run):
+    fake = hosts_fleet()
+    result = run(module, fake, {"host_ids": ["h1", "h2"], "max_age": "1d", "wait": False})
+    assert result["changed"] is True
+    assert fake.params_of("CreateAssetImageScanTask")[0]["Images"] == [A], "B is fresh, C on another host"
+    assert [ref["id"] for ref in result["images_skipped"]] == [B]
+    images = dict((image["id"], image) for image in result["images"])
+    assert sorted(images) == [A, B]
+    assert images[A]["scan_status"] == "unscanned", "the images as listed before the scan"
+    assert [h["name"] for h in images[A]["hosts"]] == ["node-1", "node-2"]
+    assert [h["id"] for h in images[B]["hosts"]] == ["h2"]
+    # The pairs by HostID, the rows by ImageID, and the hosts' names from DescribeAssetHostList.
+    assert fake.params_of("DescribeAssetImageHostList")[0]["Filters"][0]["Values"] == ["h1", "h2"]
+    assert fake.actions("DescribeAssetHostList") == 1
+
+
+def test_listed_hosts_are_not_read_again(run):
+    fake = hosts_fleet()
+    listed = [{"id": "h1", "name": "node-1", "ip": "10.0.0.1", "agent_status": "online"},
+              {"id": "h2", "name": "node-2", "ip": "10.0.0.2", "agent_status": "online"}]
+    result = run(module, fake, {"host_ids": ["h1", "h2"], "listed_hosts": listed, "max_age": "1d", "wait": False})
+    assert fake.actions("DescribeAssetHostList") == 0
+    image = [i for i in result["images"] if i["id"] == A][0]
+    assert image["hosts"] == [{"id": "h1", "name": "node-1", "ip": "10.0.0.1"},
+                              {"id": "h2", "name": "node-2", "ip": "10.0.0.2"}]
+
+
+def test_a_host_not_among_listed_hosts_is_read(run):
+    fake = hosts_fleet()
+    result = run(module, fake, {"host_ids": ["h1", "h2"], "listed_hosts": [{"id": "h1", "name": "node-1"}],
+                                "wait": False})
+    assert [p["Filters"][0]["Values"] for p in fake.params_of("DescribeAssetHostList")] == [["h2"]]
+    image = [i for i in result["images"] if i["id"] == A][0]
+    assert [h["name"] for h in image["hosts"]] == ["node-1", "node-2"]
+
+
+def test_host_ids_in_check_mode_list_and_plan_only(run):
+    fake = hosts_fleet()
+    result = run(module, fake, {"host_ids": ["h1", "h2"], "max_age": "1d"}, check_mode=True)
+    assert result["changed"] is True and fake.actions("CreateAssetImageScanTask") == 0
+    assert sorted(i["id"] for i in result["images"]) == [A, B]
+    assert [ref["id"] for ref in result["images_triggered"]] == [A]
+
+
+def test_host_ids_of_hosts_without_images_start_nothing(run):
+    fake = hosts_fleet()
+    result = run(module, fake, {"host_ids": ["h9"]})
+    assert result["changed"] is False and result["images"] == [] and fake.actions("CreateAssetImageScanTask") == 0

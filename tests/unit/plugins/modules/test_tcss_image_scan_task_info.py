@@ -36,6 +36,37 @@ def test_task_by_id(run):
     assert result["raw"]["status"]["Status"] == "SCANNING"
 
 
+def test_a_task_not_one_click_is_read_with_the_status_api_alone(run):
+    fake = FakeTcss(images=[image_row(A), image_row(B)], polls_to_finish=5)
+    fake.start_foreign_task([A, B])
+    result = run(module, fake, {"task_id": "task-1", "one_click": False})
+    assert (result["task"]["id"], result["task"]["status"], result["task"]["total"]) == ("task-1", "running", 2)
+    assert [call[0] for call in fake.calls] == ["DescribeAssetImageScanStatus"]
+    assert result["raw"]["one_click_task"] is None
+
+
+def test_a_task_not_one_click_that_tcss_does_not_know_is_an_empty_list(run):
+    fake = FakeTcss()
+    result = run(module, fake, {"task_id": "nope", "one_click": False})
+    assert result["task"] is None and result["tasks"] == []
+    assert fake.actions("DescribeAssetImageScanTask") == 0
+
+
+def test_a_stopped_task_not_one_click_says_stopped_from_its_counts(run):
+    fake = FakeTcss(images=[image_row(A), image_row(B)], polls_to_finish=5)
+    fake.start_foreign_task([A, B])
+    fake.tasks[0].state = "stopped"
+    result = run(module, fake, {"task_id": "task-1", "one_click": False})
+    assert result["task"]["status"] == "stopped"
+
+
+def test_one_click_requires_task_id(run):
+    fake = FakeTcss()
+    result = run(module, fake, {"one_click": False})
+    assert result["failed"] is True and "one_click" in result["msg"] and "task_id" in result["msg"]
+    assert fake.calls == []
+
+
 def test_current_one_click_task(run):
     fake = FakeTcss(images=[image_row(A)], polls_to_finish=1)
     fake.start_foreign_task([A], one_click=True)
