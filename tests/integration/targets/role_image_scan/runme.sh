@@ -133,14 +133,17 @@ done
 
 # A cloud call that fails (no retries): the hosts it concerns are not judged, the facts and the
 # reports say why, and image_scan_on_error decides whether they fail. HSS: the image listing (the
-# scan task lists the images itself); TCSS: the scan trigger.
-for case in "hss hss.ListImageLocal fail Scan" "tcss tcss.CreateAssetImageScanTask warn Scan"; do
-    read -r provider op on_error task <<< "$case"
+# scan task lists the images itself); TCSS: the scan trigger, and the collection of the findings
+# after the scan (the hosts' images are known then, their results are not).
+for case in "hss hss.ListImageLocal fail Scan false" "tcss tcss.CreateAssetImageScanTask warn Scan false" \
+        "tcss tcss.DescribeAssetImageVulList fail Collect true"; do
+    read -r provider op on_error task findings <<< "$case"
     rm -rf "$WORK/facts"
     emulator_admin POST reset
     emulator_admin POST faults "{\"server_error\": {\"p\": 1, \"ops\": [\"$op\"], \"status\": 500}}"
     set +e
     ansible-playbook -i inventory.yml errors.yml -e image_scan_provider="$provider" -e image_scan_on_error="$on_error" \
+        -e image_scan_findings="$findings" -e image_scan_wait_sleep=1 \
         -e image_scan_report_dir="$WORK/reports-$provider-errors" > "$WORK/$provider-errors.log" 2>&1
     rc=$?
     set -e
