@@ -138,10 +138,10 @@ def find_hosts(client, identities, filters=None):
                                and _scan.find_host(i, index) is None)
         return rows + listed("HostIP", missing)
 
-    calls = sum(-(-len(values) // ts.FILTER_CHUNK) for values in (ids, names, ips))
     def enough(rows):
         return _scan.all_found(identities, [ts.host_ref(row) for row in rows])
 
+    calls = sum(-(-len(values) // ts.FILTER_CHUNK) for values in (ids, names, ips))
     rows, walked = walk_or_select(client, "DescribeAssetHostList", {"Filters": filters} if filters else {}, calls,
                                   select, enough)
     unique_rows = dict((row.get("HostID"), row) for row in reversed(rows))
