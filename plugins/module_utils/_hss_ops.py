@@ -50,7 +50,7 @@ def walk_statuses(client, operation, statuses, key, **query):
     return rows
 
 
-def walk_or_select(client, operation, selected_calls, select, **query):
+def walk_or_select(client, operation, selected_calls, select, enough=None, **query):
     """``_http.walk_or_select`` over an HSS list API: the whole listing, or ``select()``."""
     query = dict((key, value) for key, value in query.items() if value is not None)
 
@@ -58,7 +58,7 @@ def walk_or_select(client, operation, selected_calls, select, **query):
         page = client.call(operation, dict(query, offset=start, limit=size)) or {}
         return page.get("data_list") or [], page.get("total_num")
 
-    return _http.walk_or_select(fetch, PAGE_SIZE, selected_calls, select)
+    return _http.walk_or_select(fetch, PAGE_SIZE, selected_calls, select, enough)
 
 
 def find_hosts(client, identities, **query):
@@ -66,7 +66,9 @@ def find_hosts(client, identities, **query):
     ``ip``) name, as ``_scan.find_host`` matches them, each once. Few hosts of a large fleet are
     looked up one by one (``host_id``, ``host_name``, then ``private_ip`` for a name not found;
     the name filter matches parts of names, so every answer is matched exactly again); else the
-    fleet is walked once. A host found neither way is not in the rows."""
+    fleet is walked once. When the lookups leave an identity unmatched (the filters may compare
+    names with case, unlike ``find_host``), the fleet is walked once after all (``walked`` true),
+    so that the rows are those of a walk. A host found neither way is not in the rows."""
     ids, names, ips = _scan.host_lookups(identities)
 
     def select():
@@ -83,7 +85,11 @@ def find_hosts(client, identities, **query):
                 index = _scan.index_hosts([hs.normalise_host(row) for row in rows])
         return rows
 
-    rows, walked = walk_or_select(client, "ListHostStatus", len(ids) + len(names) + len(ips), select, **query)
+    def enough(rows):
+        return _scan.all_found(identities, [hs.normalise_host(row) for row in rows])
+
+    rows, walked = walk_or_select(client, "ListHostStatus", len(ids) + len(names) + len(ips), select, enough,
+                                  **query)
     unique_rows = dict((row.get("host_id"), row) for row in reversed(rows))
     rows = [row for row in rows if unique_rows.get(row.get("host_id")) is row]
     hosts = [hs.normalise_host(row) for row in rows]

@@ -209,18 +209,22 @@ def paginate(fetch, offset, limit, max_results=None):
     return items if max_results is None else items[:max_results]
 
 
-def walk_or_select(fetch, limit, selected_calls, select):
+def walk_or_select(fetch, limit, selected_calls, select, enough=None):
     """The rows of a whole listing, or of a selection, whichever takes fewer calls.
 
     The first page of the whole listing (``fetch(0, limit)``) tells how many more pages a walk
     needs; when that is more than ``selected_calls`` (what the filtered listings of ``select()``
-    cost), ``select()`` gives the rows, else the walk goes on from the page already read. Returns
-    ``(rows, walked)``. A listing that does not say its total is walked."""
+    cost), ``select()`` gives the rows, else the walk goes on from the page already read. When
+    ``enough(rows)`` says the selection may have missed rows a walk would give (filters narrower
+    than the matching that follows), the listing is walked after all, from the page already read.
+    Returns ``(rows, walked)``. A listing that does not say its total is walked."""
     rows, total = fetch(0, limit)
     if total is not None and rows:
         pages_left = -(-max(int(total) - len(rows), 0) // limit)
         if pages_left > selected_calls:
-            return select(), False
+            selected = select()
+            if enough is None or enough(selected):
+                return selected, False
     first = [(rows, total)]
 
     def cached(offset, size):

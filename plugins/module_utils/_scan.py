@@ -282,6 +282,16 @@ def matching_hosts(identities, cloud_hosts):
     return [host for host in cloud_hosts or [] if id(host) in wanted]
 
 
+def all_found(identities, cloud_hosts):
+    """Whether ``find_host`` finds a cloud host for every identity that names one (an id, a name
+    or an address). A filtered host listing that leaves one unmatched may have missed it (a
+    filter that compares names with case, or otherwise more narrowly than ``find_host``): the
+    listing is then walked, so that the answer is the one a walk gives."""
+    index = index_hosts(cloud_hosts)
+    return all(find_host(identity, index) is not None for identity in identities or []
+               if any(host_key(identity.get(key)) for key in ("id", "name", "ip")))
+
+
 def host_lookups(identities):
     """What to ask a filtered host listing for each identity: ``(ids, names, ips)``, each distinct
     and in order. An identity with an id is looked up by id only; one with a name by name, and by

@@ -114,7 +114,7 @@ def attach_hosts(client, images, listed_everything, raw):
     ts.attach_hosts(images, pairs, dict((row.get("HostID"), ts.host_ref(row)) for row in host_rows))
 
 
-def walk_or_select(client, action, params, selected_calls, select):
+def walk_or_select(client, action, params, selected_calls, select, enough=None):
     """``_http.walk_or_select`` over a TCSS list action: every item, or ``select()``."""
     params = dict(params or {})
 
@@ -122,14 +122,17 @@ def walk_or_select(client, action, params, selected_calls, select):
         page = client.call(action, dict(params, Offset=start, Limit=size))
         return page.get("List") or [], page.get("TotalCount")
 
-    return _http.walk_or_select(fetch, PAGE_SIZE, selected_calls, select)
+    return _http.walk_or_select(fetch, PAGE_SIZE, selected_calls, select, enough)
 
 
 def find_hosts(client, identities, filters=None):
     """``(rows, walked)``: the T7 rows of the hosts ``identities`` (``id``, ``name``, ``ip``) name,
     as ``_scan.find_host`` matches them, each once. Few hosts of a large fleet are looked up by
     ``HostID``, ``HostName`` (exact) and, for names not found, ``HostIP`` filters, a hundred values
-    a call; every answer is matched exactly again. Else the fleet is walked once."""
+    a call; every answer is matched exactly again. Else the fleet is walked once. When the lookups
+    leave an identity unmatched (the filters may compare names with case, unlike
+    ``_scan.find_host``), the fleet is walked once after all (``walked`` true), so that the rows
+    are those of a walk."""
     filters = list(filters or [])
     ids, names, ips = _scan.host_lookups(identities)
 
@@ -150,9 +153,12 @@ def find_hosts(client, identities, filters=None):
                                and _scan.find_host(i, index) is None)
         return rows + listed("HostIP", missing)
 
+    def enough(rows):
+        return _scan.all_found(identities, [ts.host_ref(row) for row in rows])
+
     calls = sum(-(-len(values) // ts.FILTER_CHUNK) for values in (ids, names, ips))
     rows, walked = walk_or_select(client, "DescribeAssetHostList", {"Filters": filters} if filters else {}, calls,
-                                  select)
+                                  select, enough)
     unique_rows = dict((row.get("HostID"), row) for row in reversed(rows))
     rows = [row for row in rows if unique_rows.get(row.get("HostID")) is row]
     refs = [ts.host_ref(row) for row in rows]

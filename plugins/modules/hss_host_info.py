@@ -39,8 +39,12 @@ options:
         exact name, else by IP address (names and addresses compared without case).
       - When they are few against the fleet (the first page of the listing tells how many pages a walk would take),
         each is looked up with the C(host_id), C(host_name) or C(private_ip) filter; else the fleet is walked once.
-        The C(host_name) filter matches parts of names, so every answer is matched exactly again. An identity that
-        names no host is left out of RV(hosts), as it is of a walk.
+        The C(host_name) filter matches parts of names, so every answer is matched exactly again.
+      - The API does not say whether C(host_name) compares names with case. When the lookups leave an identity
+        unmatched (a name that differs in case from the cloud's, or a host that is not enrolled), the fleet's host
+        listing is walked once after all (RV(fleet_walked) is V(true)), so that RV(hosts) is what a walk gives. A
+        host that is not enrolled therefore costs one call per 200 hosts of the fleet. An identity that names no
+        host is left out of RV(hosts).
       - Cannot be combined with O(host_name), O(host_id) or O(host_ip).
     type: list
     elements: dict
@@ -117,7 +121,7 @@ hosts:
       sample: opened
 fleet_walked:
   description: With O(match_hosts), whether the whole fleet was listed (V(false) when the hosts were looked up one
-    by one).
+    by one and every one was found).
   returned: when O(match_hosts) is given
   type: bool
   sample: false

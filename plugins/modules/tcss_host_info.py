@@ -70,8 +70,13 @@ options:
         exact name, else by IP address (names and addresses compared without case).
       - When they are few against the fleet (the first page of the listing tells how many pages a walk would take),
         they are looked up with C(HostID), C(HostName) (exact) and C(HostIP) filters, a hundred values a call; else
-        the fleet is walked once. Every answer is matched exactly again. An identity that names no host is left out
-        of RV(hosts), as it is of a walk. O(filters) and O(agent_status) apply as well.
+        the fleet is walked once. Every answer is matched exactly again. O(filters) and O(agent_status) apply as
+        well.
+      - The API does not say whether C(HostName) compares names with case. When the lookups leave an identity
+        unmatched (a name that differs in case from the cloud's, or a host that is not enrolled), the fleet's host
+        listing is walked once after all (RV(fleet_walked) is V(true)), so that RV(hosts) is what a walk gives. A
+        host that is not enrolled therefore costs one call per 100 hosts of the fleet. An identity that names no
+        host is left out of RV(hosts).
       - Cannot be combined with O(host_name), O(host_id), O(host_ip) or O(max_results).
     type: list
     elements: dict
@@ -197,7 +202,7 @@ hosts:
       sample: null
 fleet_walked:
   description: With O(match_hosts), whether the whole fleet was listed (V(false) when the hosts were looked up by
-    filters).
+    filters and every one was found).
   returned: when O(match_hosts) is given
   type: bool
   sample: false

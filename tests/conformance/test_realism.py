@@ -44,7 +44,7 @@ def test_realism_admin_route_and_reset(spawn):
     assert emu.admin("GET", "realism") == {"realism": ["lag", "skew"],
                                            "initial": ["lag", "skew"], "lag_seconds": 2.0}
     assert emu.admin("POST", "realism", {"realism": "all"})["realism"] == [
-        "lag", "unordered", "skew", "vocabulary", "licences", "pages"]
+        "lag", "unordered", "skew", "vocabulary", "licences", "pages", "names"]
     assert emu.admin("POST", "realism", {"realism": ["pages"]})["realism"] == ["pages"]
     response = emu.session.post(emu.url + "/_emulator/realism", json={"realism": "fast"})
     assert response.status_code == 400 and "fast" in response.json()["error"]
@@ -236,6 +236,30 @@ def test_pages(spawn):
     ids = [t.task_id for t in page1.data_list + page2.data_list]
     assert len(ids) != len(set(ids))  # offset paging read one row twice
     assert emu.stats()["tasks_created"]["hss"] == 11
+
+
+def _hss_names(hss, host_name):
+    return sorted(h.host_name for h in hss.list_host_status(
+        m.ListHostStatusRequest(host_name=host_name, limit=200)).data_list)
+
+
+def _tc_names(tcss, values, exact):
+    return sorted(h.HostName for h in tc_call(tcss, "DescribeAssetHostList", {
+        "Limit": 100, "Filters": [{"Name": "HostName", "Values": values, "ExactMatch": exact}]}).List)
+
+
+def test_names(spawn, emu):
+    """By default the name filters match parts of names (HSS; TCSS without ExactMatch), with case;
+    under names only the whole name with its case."""
+    for server, whole in ((emu, False), (spawn("--realism", "names"), True)):
+        hss, tcss = server.hss_client(), server.tcss_client()
+        assert _hss_names(hss, "node-04") == ["node-04"]
+        assert _hss_names(hss, "NODE-04") == [] and _tc_names(tcss, ["NODE-04"], True) == []
+        assert _tc_names(tcss, ["node-04"], True) == ["node-04"]
+        if whole:
+            assert _hss_names(hss, "node-0") == [] and _tc_names(tcss, ["node-0"], False) == []
+        else:
+            assert "node-01" in _hss_names(hss, "node-0") and "node-01" in _tc_names(tcss, ["node-0"], False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1135,6 +1135,8 @@ class HssApi:
             hss = host["hss"]
             if host_name and host_name not in host["name"]:
                 continue
+            if host_name and self.st.has("names") and host_name != host["name"]:
+                continue  # names: the whole name, with case
             if host_id and host_id != hss["host_id"]:
                 continue
             if private_ip and private_ip != host["ip"]:

@@ -5,7 +5,7 @@ See README.md ("Realism profiles") for what each profile does and the line it st
 
 import hashlib
 
-PROFILES = ("lag", "unordered", "skew", "vocabulary", "licences", "pages")
+PROFILES = ("lag", "unordered", "skew", "vocabulary", "licences", "pages", "names")
 # pages: the most pairs one DescribeAssetImageHostList answer holds.
 T8_PAGE = 20
 # licences: every LICENCE_EVERY-th image (dataset order, from the LICENCE_FIRST-th) cannot be

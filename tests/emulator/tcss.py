@@ -521,7 +521,8 @@ class TcssApi:
                 if "ALL" not in values:
                     hosts = [h for h in hosts if h["tcss"]["status"] in values]
             elif fname == "HostName":
-                hosts = [h for h in hosts if _match_text(h["name"], values, exact)]
+                # names: the whole name, with case, whatever ExactMatch says
+                hosts = [h for h in hosts if _match_text(h["name"], values, exact or self.st.has("names"))]
             elif fname == "HostIP":
                 hosts = [h for h in hosts if h["ip"] in values]
             elif fname == "HostID":

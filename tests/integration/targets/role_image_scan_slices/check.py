@@ -157,12 +157,19 @@ def cmd_job(args):
 FLEET_HOSTS = (1, 2, 3, 5, 10, 11, 13, 17, 20)
 
 
-def cmd_inventory(args):
-    width = max(2, len(str(args.fleet)))
+def inventory_hosts(fleet):
+    """``(hosts, unknown)``: the inventory's host variables by name, and the names of the hosts the
+    clouds do not know."""
+    width = max(2, len(str(fleet)))
     hosts = dict(("node-%0*d" % (width, n), None) for n in FLEET_HOSTS)
     hosts["db-primary"] = {"image_scan_host_ip": "10.20.0.7"}
-    hosts["ghost-1"] = None
-    hosts["node-%0*d" % (width - 1, 1)] = None
+    unknown = ["ghost-1", "node-%0*d" % (width - 1, 1)]
+    hosts.update((name, None) for name in unknown)
+    return hosts, unknown
+
+
+def cmd_inventory(args):
+    hosts, _unknown = inventory_hosts(args.fleet)
     # AWX hands a job its inventory sorted by host name: so does this one.
     inventory = {"all": {"vars": {"ansible_connection": "local",
                                   "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
@@ -173,6 +180,19 @@ def cmd_inventory(args):
 #: The listing calls: hosts, images and where the images are.
 LISTING = {"hss": ("hss.ListHostStatus", "hss.ListImageLocal"),
            "tcss": ("tcss.DescribeAssetHostList", "tcss.DescribeAssetImageHostList", "tcss.DescribeAssetImageList")}
+#: The hosts one page of each cloud's host listing holds (the collection's page size).
+HOST_PAGE = {"hss": 200, "tcss": 100}
+
+
+def host_walk_pages(provider, fleet, slices):
+    """The pages of the host listing that the slices holding a host the clouds do not know read
+    after its first: such a slice walks the host listing once (a host its filters do not find may
+    be one whose name they compare with case), and these are the only listing calls that grow with
+    the fleet."""
+    hosts, unknown = inventory_hosts(fleet)
+    names = sorted(hosts)
+    with_unknown = sum(1 for k in range(slices) if set(names[k::slices]) & set(unknown))
+    return with_unknown * (-(-fleet // HOST_PAGE[provider]) - 1)
 
 
 def listing_calls(path, provider):
@@ -186,12 +206,19 @@ def cmd_scale(args):
     as many listing calls (a walk of the fleet in every slice made five times as many)."""
     small, large = listing_calls(args.small, args.provider), listing_calls(args.large, args.provider)
     total_small, total_large = sum(small.values()), sum(large.values())
-    print("%s listing calls of 4 slices: fleet of %d hosts %d %s; fleet of %d hosts %d %s"
-          % (args.provider, args.small_fleet, total_small, small, args.large_fleet, total_large, large))
+    # The one host walk of each slice with a host the clouds do not know, beyond what it costs in
+    # the small fleet (where every slice walks the host listing anyway, it is cheaper there).
+    walks = (host_walk_pages(args.provider, args.large_fleet, args.slices)
+             - host_walk_pages(args.provider, args.small_fleet, args.slices))
+    print("%s listing calls of %d slices: fleet of %d hosts %d %s; fleet of %d hosts %d %s, %d of them host pages"
+          " walked for hosts the clouds do not know"
+          % (args.provider, args.slices, args.small_fleet, total_small, small, args.large_fleet, total_large, large,
+             walks))
     check(total_small > 0, "no listing call was made")
-    check(total_large <= 1.5 * total_small,
-          "%d listing calls against %d hosts, %d against %d: the slices' calls grow with the fleet"
-          % (total_large, args.large_fleet, total_small, args.small_fleet))
+    check(total_large - walks <= 1.5 * total_small,
+          "%d listing calls against %d hosts (%d of them host pages walked for hosts the clouds do not know), %d "
+          "against %d: the slices' calls grow with the fleet"
+          % (total_large, args.large_fleet, walks, total_small, args.small_fleet))
     finish("scale (%s)" % args.provider)
 
 
@@ -215,6 +242,7 @@ def main():
     scale.add_argument("--large", required=True)
     scale.add_argument("--small-fleet", type=int, required=True)
     scale.add_argument("--large-fleet", type=int, required=True)
+    scale.add_argument("--slices", type=int, required=True)
     job = sub.add_parser("job")
     job.add_argument("--provider", required=True)
     job.add_argument("--inventory", required=True)

@@ -105,7 +105,7 @@ for provider in hss tcss; do
         -e image_scan_fail_on=high -e image_scan_show_summary=false --check
     emulator_admin GET stats > "$WORK/$provider-small-check-stats.json"
     "$PY" check.py scale --provider "$provider" --small "$WORK/$provider-small-check-stats.json" --small-fleet "$SMALL" \
-        --large "$WORK/$provider-check-stats.json" --large-fleet "$LARGE" || checks_failed=1
+        --large "$WORK/$provider-check-stats.json" --large-fleet "$LARGE" --slices "$SLICES" || checks_failed=1
 done
 # Every check ran; any that failed fails the target.
 [ "$checks_failed" -eq 0 ]

@@ -4,8 +4,9 @@
 
 """Listings of the play's hosts only: hss_host_info/tcss_host_info ``match_hosts`` and
 hss_image_info/tcss_image_info ``host_ids``. Few hosts of a large fleet are looked up by filters,
-else the fleet is walked once; filters that match parts of names are matched exactly again, and a
-host that cannot be found is left out (the role then reports it not_enrolled)."""
+else the fleet is walked once; filters that match parts of names are matched exactly again; when the
+filters miss a host (names compared with case, say), the fleet is walked once after all, and a host
+that cannot be found that way either is left out (the role then reports it not_enrolled)."""
 
 from __future__ import annotations
 
@@ -91,18 +92,67 @@ IDENTITIES = [{"inventory_hostname": "node-1", "id": "", "name": "node-1", "ip":
               {"inventory_hostname": "ghost", "id": "", "name": "ghost", "ip": ""}]
 
 
+def host_queries(fake):
+    return [dict((k, v) for k, v in call.query.items() if k not in ("offset", "limit")) for call in fake.calls]
+
+
+def fleet_pages(fake):
+    """The offsets of the unfiltered ListHostStatus calls (pages of the fleet's walk)."""
+    return [int(call.query.get("offset", 0)) for call in fake.calls
+            if call.op == "ListHostStatus" and not [k for k in call.query if k not in ("offset", "limit")]]
+
+
 def test_hss_few_hosts_of_a_large_fleet_are_looked_up_and_matched_exactly(hss, capsys):
     fake, _clock = hss
     fake.on("ListHostStatus", fuzzy_hosts([hss_host(n) for n in range(1, 2001)]))
-    result = hss_fakes.run_module(hss_host_info.main, {"match_hosts": IDENTITIES}, capsys)
+    result = hss_fakes.run_module(hss_host_info.main, {"match_hosts": IDENTITIES[:3]}, capsys)
     assert result["fleet_walked"] is False
-    # node-1, not node-10..node-1000 that its filter also answered; db by its address; ghost nowhere.
+    # node-1, not node-10..node-1000 that its filter also answered; db by its address.
     assert [h["name"] for h in result["hosts"]] == ["node-9", "node-1", "node-7"]
-    queries = [dict((k, v) for k, v in call.query.items() if k not in ("offset", "limit")) for call in fake.calls]
+    queries = host_queries(fake)
     assert queries[0] == {} and fake.calls[0].query["limit"] == "200"
     assert {"host_id": "hid-9"} in queries and {"host_name": "node-1"} in queries
-    assert {"private_ip": "10.0.0.7"} in queries and {"host_name": "ghost"} in queries
-    assert "private_ip" not in str(queries[:-1]), "an address is asked only for a name not found"
+    assert queries[-1] == {"private_ip": "10.0.0.7"}, "an address is asked only for a name not found"
+    # One page of the fleet, then the lookups (node-1 answers node-1 and node-10..node-1999: 6 pages); no walk.
+    assert fleet_pages(fake) == [0]
+    assert len(fake.calls) == 1 + 1 + 6 + 1 + 1
+
+
+def case_sensitive_hosts(rows):
+    """ListHostStatus as HSS may also answer it: host_name only the whole name, with its case."""
+
+    def handle(call):
+        selected = rows
+        for key in ("host_name", "host_id", "private_ip"):
+            if key in call.query:
+                selected = [r for r in selected if r[key] == call.query[key]]
+        return hss_fakes.page(selected, call)
+
+    return handle
+
+
+@pytest.mark.parametrize("listing", [fuzzy_hosts, case_sensitive_hosts])
+def test_hss_a_name_in_other_case_is_found_as_a_walk_finds_it(hss, capsys, listing):
+    fake, _clock = hss
+    fake.on("ListHostStatus", listing([hss_host(n) for n in range(1, 2001)]))
+    identities = [{"inventory_hostname": "NODE-1234", "id": "", "name": "NODE-1234", "ip": ""},
+                  {"inventory_hostname": "by-id", "id": "hid-9", "name": "by-id", "ip": ""}]
+    result = hss_fakes.run_module(hss_host_info.main, {"match_hosts": identities}, capsys)
+    assert sorted(h["name"] for h in result["hosts"]) == ["node-1234", "node-9"]
+    assert result["fleet_walked"] is True
+    # The lookups missed NODE-1234; the fleet was then walked once, from the page already read.
+    assert fleet_pages(fake) == list(range(0, 2000, 200))
+    assert {"host_name": "NODE-1234"} in host_queries(fake)
+
+
+def test_hss_an_unknown_host_is_not_found_after_one_walk(hss, capsys):
+    fake, _clock = hss
+    fake.on("ListHostStatus", case_sensitive_hosts([hss_host(n) for n in range(1, 2001)]))
+    result = hss_fakes.run_module(hss_host_info.main, {"match_hosts": IDENTITIES}, capsys)
+    assert [h["name"] for h in result["hosts"]] == ["node-1", "node-7", "node-9"], "ghost is nowhere"
+    assert result["fleet_walked"] is True
+    assert fleet_pages(fake) == list(range(0, 2000, 200)), "one walk of the fleet, each page once"
+    assert {"host_name": "ghost"} in host_queries(fake)
 
 
 def test_hss_most_of_a_small_fleet_is_walked_once(hss, capsys):
@@ -174,20 +224,59 @@ def tcss_fleet(count, images_per_host=0):
     return FakeTcss(images=images, hosts=hosts, pairs=pairs)
 
 
+TCSS_IDENTITIES = IDENTITIES[:1] + [
+    {"inventory_hostname": "db", "id": "", "name": "db", "ip": "10.0.0.7"},
+    {"inventory_hostname": "by-id", "id": "h9", "name": "by-id", "ip": ""}]
+GHOST = {"inventory_hostname": "ghost", "id": "", "name": "ghost", "ip": ""}
+
+
+def tcss_fleet_pages(fake):
+    """The offsets of the unfiltered T7 calls (pages of the fleet's walk)."""
+    return [p.get("Offset", 0) for p in fake.params_of("DescribeAssetHostList") if not p.get("Filters")]
+
+
 def test_tcss_few_hosts_of_a_large_fleet_are_looked_up_by_filters(run):
     fake = tcss_fleet(1000)
-    result = run(tcss_host_info, fake, {"match_hosts": IDENTITIES[:1] + [
-        {"inventory_hostname": "db", "id": "", "name": "db", "ip": "10.0.0.7"},
-        {"inventory_hostname": "by-id", "id": "h9", "name": "by-id", "ip": ""},
-        {"inventory_hostname": "ghost", "id": "", "name": "ghost", "ip": ""}]})
+    result = run(tcss_host_info, fake, {"match_hosts": TCSS_IDENTITIES})
     assert result["fleet_walked"] is False
     assert sorted(h["name"] for h in result["hosts"]) == ["node-1", "node-7", "node-9"]
     filters = [p.get("Filters") for p in fake.params_of("DescribeAssetHostList")]
     assert filters[0] is None
     assert [{"Name": "HostID", "Values": ["h9"]}] in filters
-    assert [{"Name": "HostName", "Values": ["node-1", "db", "ghost"], "ExactMatch": True}] in filters
+    assert [{"Name": "HostName", "Values": ["node-1", "db"], "ExactMatch": True}] in filters
     assert [{"Name": "HostIP", "Values": ["10.0.0.7"]}] in filters
-    assert len(filters) == 4
+    assert len(filters) == 4, "no walk when every host was found"
+
+
+def test_tcss_a_name_in_other_case_is_found_as_a_walk_finds_it(run):
+    fake = tcss_fleet(1000)  # the fake's HostName filter compares whole names with case
+    result = run(tcss_host_info, fake, {"match_hosts": TCSS_IDENTITIES + [
+        {"inventory_hostname": "n", "id": "", "name": "NODE-777", "ip": ""}]})
+    assert sorted(h["name"] for h in result["hosts"]) == ["node-1", "node-7", "node-777", "node-9"]
+    assert result["fleet_walked"] is True
+    assert tcss_fleet_pages(fake) == list(range(0, 1000, 100)), "one walk, from the page already read"
+    assert len(fake.params_of("DescribeAssetHostList")) == 3 + 10
+
+
+def test_tcss_an_unknown_host_is_not_found_after_one_walk(run):
+    fake = tcss_fleet(1000)
+    result = run(tcss_host_info, fake, {"match_hosts": TCSS_IDENTITIES + [GHOST]})
+    assert sorted(h["name"] for h in result["hosts"]) == ["node-1", "node-7", "node-9"]
+    assert result["fleet_walked"] is True
+    assert tcss_fleet_pages(fake) == list(range(0, 1000, 100))
+    assert [{"Name": "HostName", "Values": ["node-1", "db", "ghost"], "ExactMatch": True}] in [
+        p.get("Filters") for p in fake.params_of("DescribeAssetHostList")]
+
+
+def test_the_walk_after_a_selection_that_missed_reads_the_first_page_once():
+    seen = []
+    rows, walked = _http.walk_or_select(pager(list(range(1000)), seen), 200, 3, lambda: ["mine"],
+                                        lambda selected: False)
+    assert (rows, walked, seen) == (list(range(1000)), True, [0, 200, 400, 600, 800])
+    seen = []
+    rows, walked = _http.walk_or_select(pager(list(range(1000)), seen), 200, 3, lambda: ["mine"],
+                                        lambda selected: selected == ["mine"])
+    assert (rows, walked, seen) == (["mine"], False, [0])
 
 
 def test_tcss_images_of_few_hosts_come_by_their_pairs(run):
