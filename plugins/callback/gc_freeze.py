@@ -6,10 +6,6 @@
 
 from __future__ import annotations
 
-import gc
-
-from ansible.plugins.callback import CallbackBase
-
 DOCUMENTATION = r"""
 name: gc_freeze
 type: aggregate
@@ -42,6 +38,10 @@ EXAMPLES = r"""
 # [defaults]
 # callbacks_enabled = cloudsec.image_scan.gc_freeze
 """
+
+import gc
+
+from ansible.plugins.callback import CallbackBase
 
 
 class CallbackModule(CallbackBase):
