@@ -549,6 +549,32 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
     return facts
 
 
+def image_scan_error(steps, scan=None):
+    """The first failed step of the role's cloud calls, as the role keeps it for the judge; None when none failed.
+
+    ``steps`` lists, in the order the calls ran, ``{task, result, wait}``: the task's name, its registered result
+    (None or any non-mapping when the task did not run) and whether the task waits for scans. The task ids are
+    those the failed result names and that of the scan started (``scan.task.id``), so that no task is lost.
+    """
+    if not isinstance(steps, (list, tuple)):
+        raise AnsibleFilterError("image_scan_error expects a list of steps, got %s" % type(steps).__name__)
+    for step in steps:
+        if not isinstance(step, dict) or "task" not in step:
+            raise AnsibleFilterError("image_scan_error: every step needs a task (its name) and a result")
+        result = step.get("result")
+        if not isinstance(result, dict) or not result.get("failed"):
+            continue
+        task_ids = []
+        for source in (result, scan):
+            task = source.get("task") if isinstance(source, dict) else None
+            task_id = task.get("id") if isinstance(task, dict) else None
+            if task_id and to_text(task_id) not in task_ids:
+                task_ids.append(to_text(task_id))
+        return {"task": to_text(step["task"]), "msg": to_text(result.get("msg") or "failed"),
+                "wait": bool(step.get("wait")), "task_ids": task_ids}
+    return None
+
+
 #: Severities image_scan_max_findings is checked in, most severe first.
 THRESHOLD_ORDER = ("critical", "high", "medium", "low", "unknown")
 
@@ -559,4 +585,5 @@ class FilterModule(object):
             "image_scan_hosts": image_scan_hosts,
             "image_scan_match": image_scan_match,
             "image_scan_facts": image_scan_facts,
+            "image_scan_error": image_scan_error,
         }

@@ -45,7 +45,8 @@ options:
   judged:
     description:
       - Whether the host was in the play when the result was computed. A host that was not (it had failed before
-        the role started, and a rescue brought it back) fails again, with a message that says so, whatever
+        the result was computed, and a later task of the play brought it back, such as
+        M(ansible.builtin.meta) with C(clear_host_errors)) fails again, with a message that says so, whatever
         O(result) holds; it is given no fact.
     type: bool
     default: true

@@ -895,6 +895,26 @@ def cmd_errors(args):
     finish("errors (%s, on_error=%s)" % (args.provider, args.on_error))
 
 
+def cmd_earlier(args):
+    """A host failed before the role stays failed after a cloud call of the role failed (the role's
+    error path once cleared every host's failure: the play went on with it and ended with rc 0)."""
+    log = open(args.log).read()
+    hosts = inventory_hosts(args.inventory)
+    counters = recap(log)
+    first = hosts[0]
+    check(args.rc != 0, "ansible-playbook ended with rc 0 although %s failed before the role" % first)
+    check(counters.get(first, {}).get("failed") == 1, "%s: recap %s, expected failed=1" % (first, counters.get(first)))
+    went_on = set(re.findall(r"went on after the role: (\S+?)\"", log))
+    check(first not in went_on, "%s failed before the role, yet went on after it" % first)
+    check(went_on == set(hosts[1:]), "went on after the role: %s, expected every host but %s" % (sorted(went_on), first))
+    for host in hosts[1:]:
+        check(not counters.get(host, {}).get("failed"), "%s: failed (on_error=warn): %s" % (host, counters.get(host)))
+    check(re.search(r"\[WARNING\]: image_scan: \d+ hosts? not judged", " ".join(log.split())),
+          "the cloud call did not fail: no host is said not judged")
+    check(args.op in json.load(open(args.stats))["requests"], "the failing call %s was not made" % args.op)
+    finish("earlier failure kept (%s)" % args.provider)
+
+
 def cmd_timeout(args):
     facts = json.load(open(args.facts))
     state = json.load(open(args.state))
@@ -1050,6 +1070,10 @@ def main():
     p = sub.add_parser("errors")
     for name in ("--provider", "--facts", "--log", "--inventory", "--on-error", "--task", "--error", "--dir", "--stats", "--op"):
         p.add_argument(name, required=True)
+    p = sub.add_parser("earlier")
+    for name in ("--provider", "--log", "--inventory", "--stats", "--op"):
+        p.add_argument(name, required=True)
+    p.add_argument("--rc", type=int, required=True)
     p = sub.add_parser("timeout")
     for name in ("--provider", "--facts", "--log", "--state", "--dir"):
         p.add_argument(name, required=True)

@@ -157,6 +157,24 @@ for case in "hss hss.ListImageLocal fail Scan false" "tcss tcss.CreateAssetImage
         --stats "$WORK/$provider-errors-stats.json" --op "$op"
 done
 
+# A host that failed before the role stays failed when a cloud call of the role fails: the role
+# goes on for the other hosts (image_scan_on_error=warn) and the play still ends with rc 2.
+for case in "hss hss.ListImageLocal" "tcss tcss.DescribeAssetImageVulList"; do
+    read -r provider op <<< "$case"
+    emulator_admin POST reset
+    emulator_admin POST faults "{\"server_error\": {\"p\": 1, \"ops\": [\"$op\"], \"status\": 500}}"
+    set +e
+    ansible-playbook -i inventory.yml earlier.yml -e image_scan_provider="$provider" -e image_scan_on_error=warn \
+        -e image_scan_fail_on=none -e image_scan_findings=true -e image_scan_wait_sleep=1 > "$WORK/$provider-earlier.log" 2>&1
+    rc=$?
+    set -e
+    cat "$WORK/$provider-earlier.log"
+    emulator_admin GET stats > "$WORK/$provider-earlier-stats.json"
+    emulator_admin POST faults '{}'
+    "$PY" check.py earlier --provider "$provider" --log "$WORK/$provider-earlier.log" --inventory inventory.yml \
+        --stats "$WORK/$provider-earlier-stats.json" --op "$op" --rc "$rc"
+done
+
 # A wait that runs out: scans take a minute, the role waits 3 seconds. The pending images are
 # incomplete, their reason names the task to resume with, and the reports are written.
 stop_emulator

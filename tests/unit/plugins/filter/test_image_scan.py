@@ -338,3 +338,38 @@ def test_a_cloud_clock_running_ahead_does_not_make_an_old_scan_fresh():
     # The module's own measure on our clock wins over the offset.
     local = dict(image, latest_scan_time_local="2026-01-01T11:59:30Z")
     assert f.image_gate_status(local, started, now, 25 * 60, clock_offset=600)[0] == f.GATE_FRESH
+
+
+def _steps(hosts=None, scan=None, waited=None, results=None):
+    return [{"task": "Find the play hosts", "result": hosts},
+            {"task": "Scan the images that need it", "result": scan},
+            {"task": "Wait for the scans", "result": waited, "wait": True},
+            {"task": "Collect the results", "result": results}]
+
+
+def test_no_failed_step_is_no_error():
+    skipped = {"changed": False, "skipped": True}
+    assert f.image_scan_error(_steps({"hosts": []}, skipped, skipped, None), skipped) is None
+    assert f.image_scan_error(_steps(None, None, "not run", None)) is None
+
+
+def test_the_first_failed_step_is_the_error_and_names_the_task_started():
+    scan = {"changed": True, "task": {"id": "T-1"}}
+    waited = {"failed": True, "msg": "the wait ran out", "task": {"id": "T-2"}}
+    later = {"failed": True, "msg": "later"}
+    error = f.image_scan_error(_steps({"hosts": []}, scan, waited, later), scan)
+    assert error == {"task": "Wait for the scans", "msg": "the wait ran out", "wait": True, "task_ids": ["T-2", "T-1"]}
+
+
+def test_a_failed_step_without_a_message_or_a_task_still_counts():
+    error = f.image_scan_error(_steps({"failed": True}), None)
+    assert error == {"task": "Find the play hosts", "msg": "failed", "wait": False, "task_ids": []}
+    scan = {"failed": True, "msg": "HTTP 500", "task": {"id": "T-9"}}
+    assert f.image_scan_error(_steps({"hosts": []}, scan), scan)["task_ids"] == ["T-9"]
+
+
+@pytest.mark.parametrize("steps", [{"task": "x"}, ["x"], [{"result": {"failed": True}}]])
+def test_malformed_steps_are_refused(steps):
+    with pytest.raises(AnsibleFilterError, match="image_scan_error"):
+        f.image_scan_error(steps)
+
