@@ -452,6 +452,7 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             if task_id and to_text(task_id) not in task_ids:
                 task_ids.append(to_text(task_id))
         final_images = []
+        own_id = _norm(cloud_host.get("id"))
         for image in host_images:
             scan_status = image.get("scan_status")
             if scan_status == _scan.IMAGE_SUCCESS:
@@ -468,6 +469,10 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             ref = {"id": image.get("id"), "name": image.get("name"), "version": image.get("version"),
                    "scan_status": scan_status, "reason": image.get("gate_reason")}
             image = dict(image, offending=False, worst_counted="none")
+            if isinstance(image.get("hosts"), list):
+                # The host's own entry only: every host of a shared image would otherwise carry the
+                # whole list of that image's hosts, a fact that grows with the fleet.
+                image["hosts"] = [h for h in image["hosts"] if isinstance(h, dict) and _norm(h.get("id")) == own_id]
             if image["gate_status"] == GATE_UNSCANNABLE:
                 unscannable.append(ref)
             elif image["gate_status"] == GATE_INCOMPLETE:

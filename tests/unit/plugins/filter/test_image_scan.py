@@ -76,7 +76,8 @@ def test_results_without_hosts_are_grouped_by_the_listing():
     results = [dict(image, hosts=[]) for image in IMAGES]
     facts = f.image_scan_facts(match, results, "tcss")
     assert sorted(i["id"] for i in facts["web2"]["images"]) == ["a", "b"]
-    assert [h["id"] for h in facts["web2"]["images"][0]["hosts"]] == ["h-1", "h-2"]
+    # The listing saw image a on h-1 and h-2; web2's fact names its own host (h-2) only.
+    assert [h["id"] for h in facts["web2"]["images"][0]["hosts"]] == ["h-2"]
     assert facts["web3"]["status"] == "no_images"
     unmatched = f.image_scan_facts({"hosts": match["hosts"]}, results, "tcss")
     assert unmatched["web2"]["status"] == "no_images"
@@ -373,3 +374,18 @@ def test_malformed_steps_are_refused(steps):
     with pytest.raises(AnsibleFilterError, match="image_scan_error"):
         f.image_scan_error(steps)
 
+
+def test_a_host_fact_names_its_own_host_of_a_shared_image_whatever_the_fleet():
+    import json
+
+    def fact_of_first(fleet):
+        hostvars = dict(("n%d" % i, {"image_scan_host_id": "h-%d" % i}) for i in range(fleet))
+        cloud = [{"id": "h-%d" % i, "name": "n%d" % i, "ip": "", "agent_status": "online"} for i in range(fleet)]
+        shared = img("s", ["h-%d" % i for i in range(fleet)], "low")
+        match = f.image_scan_match(f.image_scan_hosts(sorted(hostvars), hostvars), cloud, [shared])
+        return f.image_scan_facts(match, [shared], "tcss", scanned_at=RUN_START, now=NOW)
+
+    small, large = fact_of_first(2), fact_of_first(60)
+    assert [h["id"] for h in large["n7"]["images"][0]["hosts"]] == ["h-7"]
+    assert len(json.dumps(large["n0"], sort_keys=True)) == len(json.dumps(small["n0"], sort_keys=True))
+    assert all(len(fact["images"][0]["hosts"]) == 1 for fact in large.values())
