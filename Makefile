@@ -236,7 +236,7 @@ demo: tree
 
 # Measurements, never part of `make test`: the role against plain SDK scripts, the per-host floor,
 # sliced jobs against one job and one module run against ansible.builtin.uri, on the emulator, at
-# 200, 1,000, 5,000 and 10,000 hosts; writes benchmarks/results.md (about 45 minutes on 2 idle
+# 200, 1,000, 5,000 and 10,000 hosts; writes benchmarks/results.md (about 3 hours on 2 idle
 # CPUs, estimated; BENCH_ARGS="--sizes 200 --slice-sizes 200" for a run of a few minutes).
 bench: tree
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -944,9 +944,10 @@ def fleet_of(emulator):
 DEFAULT_SIZES = (200, 1000, 5000, 10000)
 DEFAULT_SLICE_SIZES = (200, 1000)
 #: What the full run (the defaults) takes on the 2-CPU machine of results.md when it is idle: an
-#: estimate from runs of 200 and 1,000 hosts, growing with the hosts (about 2.5 hours at a load
-#: average of 12 on those 2 CPUs).
-FULL_RUN_EXPECTED = "45 minutes (estimated from the 200 and 1,000-host runs; some 2.5 hours on a loaded machine)"
+#: estimate from the 10,000-host runs of each cloud without gc_freeze, which took 33 (TCSS) and
+#: about 90 minutes (HSS) at a load average of 5 to 14 on those 2 CPUs.
+FULL_RUN_EXPECTED = ("3 hours (estimated from the 10,000-host runs of each cloud, 33 and about 90 minutes "
+                     "on a loaded machine, without gc_freeze)")
 
 
 def check(data):
