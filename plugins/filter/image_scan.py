@@ -409,6 +409,20 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             judged_images[key] = dict(image, gate_status=status, gate_reason=reason)
         return judged_images[key]
 
+    # An image's list of hosts is indexed by host id once, not walked for each of its hosts (a base
+    # image may be on every host of the fleet). Keyed by the list itself, which every copy of the
+    # image shares and ``images`` keeps alive.
+    host_entries = {}
+
+    def own_hosts(hosts, host_id):
+        if id(hosts) not in host_entries:
+            index = {}
+            for entry in hosts:
+                if isinstance(entry, dict):
+                    index.setdefault(_norm(entry.get("id")), []).append(entry)
+            host_entries[id(hosts)] = (hosts, index)
+        return list(host_entries[id(hosts)][1].get(host_id, []))
+
     entries = dict((match or {}).get("hosts") or {})
     for host in play_hosts or []:
         entries.setdefault(to_text(host), {"status": HOST_ERROR if error else HOST_NOT_ENROLLED, "cloud_host": None})
@@ -472,7 +486,7 @@ def image_scan_facts(match, images, provider, fail_on="critical", ignore_unfixed
             if isinstance(image.get("hosts"), list):
                 # The host's own entry only: every host of a shared image would otherwise carry the
                 # whole list of that image's hosts, a fact that grows with the fleet.
-                image["hosts"] = [h for h in image["hosts"] if isinstance(h, dict) and _norm(h.get("id")) == own_id]
+                image["hosts"] = own_hosts(image["hosts"], own_id)
             if image["gate_status"] == GATE_UNSCANNABLE:
                 unscannable.append(ref)
             elif image["gate_status"] == GATE_INCOMPLETE:
