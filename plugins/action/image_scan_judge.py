@@ -11,21 +11,38 @@ otherwise travel through the controller's variables, and every per-host task for
 The gate action (``store``) then reads the one file of its host. What is returned stays small: a
 row per host for the summary, and the whole results of the hosts the gate fails, whose facts the
 role sets before the gate (Ansible keeps no facts from a task that fails).
+
+With ``collect``, the action also collects the results itself: it runs the provider's
+``*_image_info`` module (on the task's host, with the play's module defaults) and judges what it
+returns. The collected results, the largest data of a run, then live in this task's process only,
+never in the controller's variables.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
+try:  # ansible-core 2.19 and later
+    from ansible.executor.module_common import _apply_action_arg_defaults
+except ImportError:  # pragma: no cover - ansible-core before 2.19
+    _apply_action_arg_defaults = None
+    from ansible.executor.module_common import get_action_args_with_defaults
+
 from ansible_collections.cloudsec.image_scan.plugins.filter.image_scan import image_scan_facts
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._store import write_store
 
-#: The options, passed on to the image_scan_facts filter as they are (but ``return_facts``).
+#: The name an error of the collection gives as its task, as the other cloud calls of the role do.
+COLLECT_TASK = "Collect the results"
+
+#: The options, passed on to the image_scan_facts filter as they are (but ``return_facts`` and
+#: ``collect``). ``match`` and ``images``, the largest, are checked by hand, so
+#: that they are not copied.
 ARGUMENT_SPEC = dict(
-    match=dict(type="dict", default={}),
-    images=dict(type="list", elements="dict", default=[]),
+    collect=dict(type="dict"),
     provider=dict(type="str", required=True, choices=["hss", "tcss"]),
     fail_on=dict(type="str", default="critical", choices=["critical", "high", "medium", "low", "none"]),
     ignore_unfixed=dict(type="bool", default=False),
@@ -64,18 +81,37 @@ def summary_row(fact):
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
-    _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         # Like the filter, no match or no images (a listing that failed) is an empty one.
-        for name in ("match", "images"):
-            if name in self._task.args and self._task.args[name] is None:
-                del self._task.args[name]
+        match = self._task.args.pop("match", None)
+        images = self._task.args.pop("images", None)
+        match = {} if match is None else match
+        images = [] if images is None else images
+        if not isinstance(match, Mapping):
+            return dict(result, failed=True, msg="match: expected a dict, got %s" % type(match).__name__)
+        if not isinstance(images, list) or not all(isinstance(image, Mapping) for image in images):
+            return dict(result, failed=True, msg="images: expected a list of dicts")
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         return_facts = params.pop("return_facts")
-        match, images, provider = params.pop("match"), params.pop("images"), params.pop("provider")
+        provider, collect = params.pop("provider"), params.pop("collect")
+        # The collection needs every earlier call to have worked, and has nothing to read without images.
+        if collect is not None and not params["error"] and collect.get("image_ids"):
+            collected = self._collect(provider, collect, task_vars)
+            for key in ("warnings", "deprecations"):
+                if collected.get(key):
+                    result.setdefault(key, []).extend(collected[key])
+            if collected.get("failed") or not isinstance(collected.get("images"), list):
+                # The listing still says which images are the hosts': without a fresh result, not judged.
+                # The scans were waited for before: no task is left pending.
+                params["error"] = {"task": COLLECT_TASK, "msg": to_text(collected.get("msg") or "failed"),
+                                   "wait": False, "task_ids": []}
+            else:
+                images = collected["images"]
+                params["clock_offset"] = collected.get("clock_offset") or params["clock_offset"]
+            del collected
         try:
             facts = image_scan_facts(match, images, provider, **params)
         except AnsibleError as exc:
@@ -95,3 +131,15 @@ class ActionModule(ActionBase):
         if return_facts:
             result["facts"] = facts
         return result
+
+    def _collect(self, provider, args, task_vars):
+        """The result of the provider's image_info module with ``args`` and the play's module defaults."""
+        module = "cloudsec.image_scan.%s_image_info" % provider
+        if _apply_action_arg_defaults is not None:
+            args = _apply_action_arg_defaults(module, self._task, dict(args), self._templar)
+        else:  # pragma: no cover - ansible-core before 2.19
+            args = get_action_args_with_defaults(module, dict(args), self._task.module_defaults, self._templar,
+                                                 action_groups=self._task._parent._play._action_groups)
+        collected = self._execute_module(module_name=module, module_args=args, task_vars=task_vars)
+        collected.pop("invocation", None)
+        return collected

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
@@ -73,10 +74,13 @@ def image_scan_match(identities, cloud_hosts, images):
     ``image_hosts`` keeps where the listed images are, so results collected later without host
     information can still be grouped by host.
     """
+    # Every "seen" below is a set next to the list it keeps distinct: the listing of a large fleet
+    # has tens of thousands of rows, and a list's membership test would make this quadratic.
     index = _scan.index_hosts(cloud_hosts)
     hosts = {}
     online_ids = set()
     host_ids = []
+    seen_host_ids = set()
     for identity in identities or []:
         cloud_host = _scan.find_host(identity, index)
         if cloud_host is None:
@@ -86,19 +90,39 @@ def image_scan_match(identities, cloud_hosts, images):
         else:
             status = HOST_SCANNED
             online_ids.add(_norm(cloud_host.get("id")))
-            if cloud_host.get("id") and cloud_host["id"] not in host_ids:
+            if cloud_host.get("id") and cloud_host["id"] not in seen_host_ids:
+                seen_host_ids.add(cloud_host["id"])
                 host_ids.append(cloud_host.get("id"))
         hosts[identity["inventory_hostname"]] = {"status": status, "cloud_host": cloud_host}
     image_ids = []
+    seen_image_ids = set()
     image_hosts = {}
+    seen_image_hosts = {}
     for image in images or []:
         image_id = image.get("id")
         known = image_hosts.setdefault(image_id, [])
-        known.extend(h for h in _image_hosts(image) if h not in known)
-        if image_id in image_ids or not (_image_host_ids(image) & online_ids):
+        seen = seen_image_hosts.setdefault(image_id, set())
+        for host in _image_hosts(image):
+            key = _host_key(host)
+            if key not in seen:
+                seen.add(key)
+                known.append(host)
+        if image_id in seen_image_ids or not (_image_host_ids(image) & online_ids):
             continue
+        seen_image_ids.add(image_id)
         image_ids.append(image_id)
     return {"hosts": hosts, "host_ids": host_ids, "image_ids": image_ids, "image_hosts": image_hosts}
+
+
+def _host_key(host):
+    """A hashable key of a host reference (a small dict) that two equal references share."""
+    def hashable(value):
+        try:
+            hash(value)
+        except TypeError:
+            return json.dumps(value, sort_keys=True, default=str)
+        return value
+    return tuple(sorted((to_text(key), hashable(value)) for key, value in host.items()))
 
 
 def _image_counts(image):

@@ -342,14 +342,15 @@ def image_scan_plan(scan, match, max_images=None, top=5, listing=None):
         if cloud_id:
             by_cloud_id.setdefault(cloud_id, []).append(name)
     image_hosts = match.get("image_hosts") or {}
-    images, labels, per_host = [], [], {}
+    images, labels, per_host, seen = [], [], {}, set()
     for ref in triggered:
         image_id = ref.get("id")
         holders = [ref["host"]] if isinstance(ref.get("host"), dict) else image_hosts.get(image_id) or []
         for holder in holders:
             for name in by_cloud_id.get(_text(holder.get("id")).lower(), []):
                 per_host.setdefault(name, set()).add(image_id)
-        if image_id not in images:
+        if image_id not in seen:
+            seen.add(image_id)
             images.append(image_id)
             labels.append(image_label(ref))
     ranked = sorted(per_host.items(), key=lambda item: (-len(item[1]), item[0]))

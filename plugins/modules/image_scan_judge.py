@@ -25,17 +25,34 @@ description:
   - What is returned is small, and grows with the hosts that fail only. RV(hosts) has a row per host for a summary
     table; RV(failed_hosts) has the whole result of each host the gate does not pass, because Ansible keeps no facts
     from a task that fails, so those hosts get their fact from another task.
-  - It runs on the controller, calls no module and needs no connection to the host.
+  - With O(collect), it also collects the results itself, with the provider's module
+    (M(cloudsec.image_scan.hss_image_info) or M(cloudsec.image_scan.tcss_image_info)), and judges the images that
+    module returns. The collected results, the largest data of a run, then stay in this task's process: they are
+    not returned and never become a variable of the play. Without O(collect) the action calls no module.
+  - The module runs where the task runs (on the host of C(delegate_to)), with the play's C(module_defaults) for it
+    and for its group (C(group/cloudsec.image_scan.hss) or C(group/cloudsec.image_scan.tcss)), so credentials set
+    there apply.
 options:
   match:
     description: The result of P(cloudsec.image_scan.image_scan_match#filter).
     type: dict
     default: {}
   images:
-    description: Normalised images (the C(images) an C(*_image_info) module returns), with findings when they were collected.
+    description:
+      - Normalised images (the C(images) an C(*_image_info) module returns), with findings when they were collected.
+      - With O(collect), the listing of the play's images (where each image is, no results needed). It is judged
+        instead of the collected results only when the collection fails; its images are then not judged.
     type: list
     elements: dict
     default: []
+  collect:
+    description:
+      - The options of the provider's C(*_image_info) module (for example C(image_ids) and C(vulnerabilities); on HSS
+        also C(image_type) and C(host_ids)). The action runs the module and judges the images it returns.
+      - It is not run after a failed cloud call (O(error) set) or without C(image_ids).
+      - When the module fails, the hosts with images in O(images) are not judged, with the error of the task
+        C(Collect the results), and O(on_error) decides whether they fail.
+    type: dict
   provider:
     description: The cloud, copied into each result.
     type: str
@@ -108,6 +125,7 @@ options:
     description:
       - How many seconds the cloud's clock was seen to run ahead of ours (the C(clock_offset) the TCSS modules
         return); see P(cloudsec.image_scan.image_scan_facts#filter).
+      - With O(collect), the C(clock_offset) the collection returns, when it returns one.
     type: float
     default: 0
   return_facts:
@@ -126,7 +144,19 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Work out every host's result once
+- name: Collect the results of the images listed and work out every host's result once
+  cloudsec.image_scan.image_scan_judge:
+    match: "{{ matched }}"
+    images: "{{ scanned.images }}"
+    collect:
+      image_ids: "{{ matched.image_ids }}"
+      vulnerabilities: true
+    provider: tcss
+    fail_on: high
+  run_once: true
+  register: judged
+
+- name: Work out every host's result once, from results collected before
   cloudsec.image_scan.image_scan_judge:
     match: "{{ matched }}"
     images: "{{ results.images }}"
