@@ -17,6 +17,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._store import read_store
+from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._worker import share_inherited_memory
 
 #: The name of the fact, the role's documented output.
 FACT = "image_scan"
@@ -50,6 +51,7 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
+        share_inherited_memory()
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,

@@ -28,12 +28,14 @@ from ansible.plugins.action import ActionBase
 
 try:  # ansible-core 2.19 and later
     from ansible.executor.module_common import _apply_action_arg_defaults
+    get_action_args_with_defaults = None
 except ImportError:  # pragma: no cover - ansible-core before 2.19
     _apply_action_arg_defaults = None
     from ansible.executor.module_common import get_action_args_with_defaults
 
 from ansible_collections.cloudsec.image_scan.plugins.filter.image_scan import image_scan_facts
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._store import write_store
+from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._worker import share_inherited_memory
 
 #: The name an error of the collection gives as its task, as the other cloud calls of the role do.
 COLLECT_TASK = "Collect the results"
@@ -83,6 +85,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
+        share_inherited_memory()
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         # Like the filter, no match or no images (a listing that failed) is an empty one.
@@ -97,8 +100,12 @@ class ActionModule(ActionBase):
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         return_facts = params.pop("return_facts")
         provider, collect = params.pop("provider"), params.pop("collect")
-        # The collection needs every earlier call to have worked, and has nothing to read without images.
-        if collect is not None and not params["error"] and collect.get("image_ids"):
+        # The collection needs every earlier call to have worked, and has nothing to read without images;
+        # it reads the images of the match unless told which.
+        if collect is not None and not params["error"]:
+            collect = dict(collect)
+            collect.setdefault("image_ids", list(match.get("image_ids") or []))
+        if collect is not None and not params["error"] and collect["image_ids"]:
             collected = self._collect(provider, collect, task_vars)
             for key in ("warnings", "deprecations"):
                 if collected.get(key):

@@ -27,7 +27,7 @@ description:
     from a task that fails, so those hosts get their fact from another task.
   - With O(collect), it also collects the results itself, with the provider's module
     (M(cloudsec.image_scan.hss_image_info) or M(cloudsec.image_scan.tcss_image_info)), and judges the images that
-    module returns. The collected results, the largest data of a run, then stay in this task's process: they are
+    module returns. The collected results, the largest data of a run, then stay in this task's process; they are
     not returned and never become a variable of the play. Without O(collect) the action calls no module.
   - The module runs where the task runs (on the host of C(delegate_to)), with the play's C(module_defaults) for it
     and for its group (C(group/cloudsec.image_scan.hss) or C(group/cloudsec.image_scan.tcss)), so credentials set
@@ -49,7 +49,8 @@ options:
     description:
       - The options of the provider's C(*_image_info) module (for example C(image_ids) and C(vulnerabilities); on HSS
         also C(image_type) and C(host_ids)). The action runs the module and judges the images it returns.
-      - It is not run after a failed cloud call (O(error) set) or without C(image_ids).
+      - C(image_ids), when left out, are the C(image_ids) of O(match), the images of the play hosts that can be scanned.
+      - It is not run after a failed cloud call (O(error) set) or without any image to read.
       - When the module fails, the hosts with images in O(images) are not judged, with the error of the task
         C(Collect the results), and O(on_error) decides whether they fail.
     type: dict
@@ -149,7 +150,6 @@ EXAMPLES = r"""
     match: "{{ matched }}"
     images: "{{ scanned.images }}"
     collect:
-      image_ids: "{{ matched.image_ids }}"
       vulnerabilities: true
     provider: tcss
     fail_on: high

@@ -19,6 +19,7 @@ from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock,
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
     start_problems, wait_argument_spec, wait_problems)
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._ops import ModuleError
+from ansible_collections.cloudsec.image_scan.plugins.plugin_utils._worker import share_inherited_memory
 
 display = Display()
 
@@ -108,6 +109,7 @@ class ScanWaitAction(ActionBase):
         return result
 
     def run(self, tmp=None, task_vars=None):
+        share_inherited_memory()
         result = super(ScanWaitAction, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(

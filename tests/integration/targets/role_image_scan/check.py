@@ -768,6 +768,10 @@ def cmd_gate(args):
     log = open(args.log).read()
     failed = gate_failed(args.log)
     threshold = RANK[args.fail_on]
+    # With a baseline, the summary table has the columns of new and fixed findings.
+    header = summary_header(log)
+    check(header is not None and header.split()[-3:] == ["new", "fixed", "gate"],
+          "the summary table with a baseline: %r" % header)
     expect_failed = set()
     suppressed_seen = expired_seen = delta_seen = 0
     for host, hostvars in inventory.items():
@@ -892,7 +896,22 @@ def cmd_errors(args):
     check(sorted(h["name"] for h in report["hosts"]) == sorted(hosts), "report.json does not list every host")
     after = json.load(open(args.stats))["requests"]
     check(after.get(args.op, 0) > 0, "the failing call %s was not made" % args.op)
+    if args.task == "Collect":
+        # The judge runs the collection itself: the play's module_defaults (errors.yml: no retries for
+        # the group) must reach it, so the failing read is made once, not retried.
+        check(after.get(args.op, 0) == 1, "the collection made %s %d times: the group's module_defaults "
+              "(backoff_retries: 0) did not reach it" % (args.op, after.get(args.op, 0)))
+    # No baseline: the summary table has no columns of new and fixed findings.
+    header = summary_header(open(args.log).read())
+    check(header is not None and " new " not in header + " " and "fixed" not in header,
+          "the summary table without a baseline: %r" % header)
     finish("errors (%s, on_error=%s)" % (args.provider, args.on_error))
+
+
+def summary_header(log):
+    """The header line of the role's summary table in a playbook log, or None."""
+    found = re.search(r'"(host\s+status\s+images[^"]*)"', log)
+    return found.group(1) if found else None
 
 
 def cmd_earlier(args):

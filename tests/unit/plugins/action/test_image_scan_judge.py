@@ -168,6 +168,13 @@ def test_the_results_collected_are_judged_and_not_returned(local_tmp):
     assert "images" not in result and "invocation" not in result
 
 
+def test_the_collection_reads_the_images_of_the_match_unless_told(local_tmp):
+    result = action_for(judge, args(images=listing(), collect={"vulnerabilities": False}), collected={"images": IMAGES})
+    assert result["_modules_run"] == [("cloudsec.image_scan.tcss_image_info",
+                                       {"vulnerabilities": False, "image_ids": args()["match"]["image_ids"]})]
+    assert args()["match"]["image_ids"] == ["a", "b"]
+
+
 def test_the_collection_takes_the_module_defaults_of_the_play(local_tmp):
     defaults = [{"group/cloudsec.image_scan.tcss": {"region": "ap-shanghai", "image_ids": ["not-this"]}},
                 {"cloudsec.image_scan.tcss_image_info": {"timeout": 7}}]
