@@ -264,17 +264,25 @@ class CloudModule(AnsibleModule):
         try:
             result = run()
         except ModuleError as exc:
-            self.fail_json(**self._returned(dict(partial, **exc.result)))
+            self.fail_json(**self._returned(dict(partial, **exc.result), partial))
         except ApiError as exc:
-            self.fail_json(**self._returned(dict(partial, msg=str(exc), error=exc.to_dict())))
+            self.fail_json(**self._returned(dict(partial, msg=str(exc), error=exc.to_dict()), partial))
         except ValueError as exc:
-            self.fail_json(**self._returned(dict(partial, msg="Invalid options: %s" % exc)))
-        self.exit_json(**self._returned(result))
+            self.fail_json(**self._returned(dict(partial, msg="Invalid options: %s" % exc), partial))
+        del run
+        self.exit_json(**self._returned(result, partial))
 
-    def _returned(self, result):
+    def _returned(self, result, *holders):
         """``result`` without ``raw`` when ``return_raw`` is false (what Ansible keeps of a
-        registered result is then only the normalised figures)."""
+        registered result is then only the normalised figures).
+
+        ``raw`` is taken out of ``result`` and of the ``holders`` (the partial result) themselves,
+        not of copies: the raw answers, the largest part of a big listing, are then freed before
+        Ansible copies the result (to hide no_log values) and serialises it, instead of being held
+        through both.
+        """
         if self.params.get("return_raw") is False:
-            result = dict(result)
-            result.pop("raw", None)
+            for held in (result,) + holders:
+                if isinstance(held, dict):
+                    held.pop("raw", None)
         return result

@@ -7,7 +7,9 @@ and the doc fragments, which must document exactly what the specs accept."""
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
 import pytest
 import yaml
@@ -343,6 +345,30 @@ def test_execute_leaves_out_raw_only_when_asked(capsys, return_raw):
                                                                 raw={"images": [{"image_id": "i-1"}]})))
     assert result["images"] == [{"id": "i-1"}]
     assert ("raw" in result) is return_raw
+
+
+def test_without_raw_the_raw_answers_are_freed_before_the_result_is_serialised(capsys, monkeypatch):
+    class Rows(list):
+        """The raw rows, whose lifetime the test follows."""
+
+    rows = Rows([{"image_id": "i-1"}])
+    alive = weakref.ref(rows)
+    seen = []
+    real_exit = _hss_module.HssModule.exit_json
+
+    def exit_json(module, **kwargs):
+        gc.collect()
+        seen.append(alive() is not None)
+        real_exit(module, **kwargs)
+
+    monkeypatch.setattr(_hss_module.HssModule, "exit_json", exit_json)
+    result = dict(changed=False, images=[{"id": "i-1"}], raw={"images": rows})
+    partial = dict(images=[], raw=result["raw"])
+    del rows
+    dummy, returned = run(_hss_module.HssModule, dict(HSS_ARGS, return_raw=False), capsys,
+                          action=lambda m: m.execute(lambda: result, partial))
+    assert returned["images"] == [{"id": "i-1"}] and "raw" not in returned
+    assert seen == [False]
 
 
 @pytest.mark.parametrize("return_raw", [True, False])
