@@ -27,9 +27,10 @@ fi
 # load: a friendly-model play. The plays after it name their own profiles: they run once.
 if emulator_realism_pass; then exit 0; fi
 
-# Scans long enough for a second request to arrive while the first one runs.
+# Scans long enough for a second request to arrive while the first one runs, also on a loaded
+# machine, where starting the module of the next task can take several seconds.
 stop_emulator
-start_emulator --scan-seconds 6
+start_emulator --scan-seconds 20
 ansible-playbook -i inventory running.yml "$@"
 
 # New tasks shown late (ResourceNotFound at first) and images without a licence.
