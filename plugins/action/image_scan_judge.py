@@ -103,9 +103,8 @@ class ActionModule(ActionBase):
         # The collection needs every earlier call to have worked, and has nothing to read without images;
         # it reads the images of the match unless told which.
         if collect is not None and not params["error"]:
-            collect = dict(collect)
-            collect.setdefault("image_ids", list(match.get("image_ids") or []))
-        if collect is not None and not params["error"] and collect["image_ids"]:
+            collect = dict(collect, image_ids=collect.get("image_ids", list(match.get("image_ids") or [])))
+        if collect and not params["error"] and collect["image_ids"]:
             collected = self._collect(provider, collect, task_vars)
             for key in ("warnings", "deprecations"):
                 if collected.get(key):
