@@ -25,6 +25,7 @@ FACT = "image_scan"
 ARGUMENT_SPEC = dict(
     result=dict(type="raw"),
     store=dict(type="path"),
+    judge_var=dict(type="str"),
     judged=dict(type="bool", default=True),
 )
 
@@ -45,6 +46,13 @@ def verdict(host, result, judged=True):
     return False, "%s passed the gate (%s)" % (host, to_text(result.get("status") or "no status"))
 
 
+def judged_store(task_vars, name):
+    """The ``store`` of the image_scan_judge result registered as ``name``, or ``None``."""
+    registered = task_vars.get(name)
+    store = registered.get("store") if isinstance(registered, Mapping) else None
+    return to_text(store) if isinstance(store, str) and store else None
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -55,8 +63,17 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
-                                                    mutually_exclusive=[("result", "store")])
-        host = (task_vars or {}).get("inventory_hostname", "")
+                                                    mutually_exclusive=[("result", "store", "judge_var")])
+        task_vars = task_vars or {}
+        host = task_vars.get("inventory_hostname", "")
+        if params["judge_var"] and params["judged"]:
+            # The variable is read as it is kept, not templated: on every host of a large play a
+            # template costs more than everything else this action does.
+            params["store"] = judged_store(task_vars, params["judge_var"])
+            if params["store"] is None:
+                return dict(result, changed=False, failed=True,
+                            msg="judge_var: %s holds no result of image_scan_judge with a store of results; the gate "
+                            "does not pass %s" % (params["judge_var"], to_text(host)))
         if params["store"] and params["judged"]:
             if not os.path.isdir(params["store"]):
                 return dict(result, changed=False, failed=True,

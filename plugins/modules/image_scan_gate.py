@@ -28,7 +28,7 @@ options:
       - The result of the gate for this host, as the role computes it for every host (see the role's documentation
         for its keys). The action reads C(passed), C(message) and C(status).
       - V(null) or a value without a boolean C(passed) fails the host.
-      - Mutually exclusive with O(store).
+      - Mutually exclusive with O(store) and O(judge_var).
     type: raw
   store:
     description:
@@ -37,10 +37,21 @@ options:
       - A host without a readable result in it fails, and so does every host when it is not a directory.
         M(cloudsec.image_scan.image_scan_judge) writes a result for every host of the play, so a host without one
         had failed before the results were worked out, and fails again, as with O(judged=false).
-      - This is how the role runs the gate. The result of every host then never passes through the variables of
-        the controller, which Ansible forks for every host of this task.
-      - Mutually exclusive with O(result).
+      - The result of every host then never passes through the variables of the controller, which Ansible forks for
+        every host of this task.
+      - Mutually exclusive with O(result) and O(judge_var).
     type: path
+    version_added: 0.2.0
+  judge_var:
+    description:
+      - The name of the variable the result of M(cloudsec.image_scan.image_scan_judge) was registered in (with
+        C(register)). The action reads its RV(cloudsec.image_scan.image_scan_judge#module:store) from the variable as
+        it is kept, and then does as with O(store).
+      - This is how the role runs the gate. The task then has no template to work out on every host, which in a large
+        play is the most expensive part of a task like this one.
+      - A variable that is not defined, or holds no O(store) (the judge did not run, or was skipped), fails the host.
+      - Mutually exclusive with O(result) and O(store).
+    type: str
     version_added: 0.2.0
   judged:
     description:
@@ -64,9 +75,13 @@ EXAMPLES = r"""
   cloudsec.image_scan.image_scan_gate:
     result: "{{ gate_results[inventory_hostname] | default(none) }}"
 
-- name: The same, with the results kept by image_scan_judge (as the role does)
+- name: The same, with the results kept by image_scan_judge
   cloudsec.image_scan.image_scan_gate:
     store: "{{ judged.store }}"
+
+- name: The same, without a template on every host (as the role does; judged is the judge's registered result)
+  cloudsec.image_scan.image_scan_gate:
+    judge_var: judged
 """
 
 RETURN = r"""

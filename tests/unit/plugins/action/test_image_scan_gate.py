@@ -16,7 +16,7 @@ from ansible_collections.cloudsec.image_scan.plugins.action import image_scan_ga
 from ansible_collections.cloudsec.image_scan.plugins.plugin_utils import _store as store_mod
 
 
-def run(args, host="node-07", check_mode=False):
+def run(args, host="node-07", check_mode=False, task_vars=None):
     task = mock.MagicMock()
     task.args = dict(args)
     task.async_val = 0
@@ -28,7 +28,7 @@ def run(args, host="node-07", check_mode=False):
     action._load_name = "cloudsec.image_scan.image_scan_gate"
     # Nothing reaches the host: the action runs on the controller only.
     connection.exec_command.side_effect = AssertionError("the gate must not use the connection")
-    return action.run(task_vars={"inventory_hostname": host})
+    return action.run(task_vars=dict(task_vars or {}, inventory_hostname=host))
 
 
 PASSED = {"provider": "hss", "status": "scanned", "passed": True, "message": None, "images": [{"id": "i-1"}]}
@@ -139,9 +139,47 @@ def test_a_host_not_judged_fails_again_without_reading_the_store(tmp_path):
     assert result["msg"] == "node-21 had failed before the image_scan role started"
 
 
-def test_result_and_store_are_mutually_exclusive(tmp_path):
+@pytest.mark.parametrize("args", [{"result": PASSED, "store": "/x"}, {"result": PASSED, "judge_var": "judged"},
+                                  {"store": "/x", "judge_var": "judged"}])
+def test_result_store_and_judge_var_are_mutually_exclusive(args):
     with pytest.raises(AnsibleActionFail, match="mutually exclusive"):
-        run({"result": PASSED, "store": str(tmp_path)})
+        run(args)
+
+
+# The role's way since the store: the judge's registered result is read from the task's variables
+# as it is kept, so the task has no template.
+
+
+def test_judge_var_reads_the_store_of_the_registered_result(tmp_path):
+    store = store_mod.write_store({"node-07": PASSED, "node-08": FAILED}, parent=str(tmp_path))
+    judged = {"changed": False, "store": store, "failed_hosts": {}}
+    passed = run({"judge_var": "judged"}, host="node-07", task_vars={"judged": judged})
+    assert passed["failed"] is False
+    assert passed["ansible_facts"] == {"image_scan": PASSED}
+    failed = run({"judge_var": "judged"}, host="node-08", task_vars={"judged": judged})
+    assert failed["failed"] is True
+    assert failed["msg"] == FAILED["message"]
+    # A host of the variable's store without a file of its own is one the judge did not see.
+    missing = run({"judge_var": "judged"}, host="node-99", task_vars={"judged": judged})
+    assert missing["failed"] is True
+    assert "node-99 has no image_scan result" in missing["msg"]
+
+
+@pytest.mark.parametrize("task_vars", [{}, {"judged": None}, {"judged": {"skipped": True, "changed": False}},
+                                       {"judged": {"store": ""}}, {"judged": {"store": ["/x"]}},
+                                       {"judged": "{{ other.store }}"}])
+def test_judge_var_without_a_store_fails_closed_and_names_the_option(task_vars):
+    result = run({"judge_var": "judged"}, task_vars=task_vars)
+    assert result["failed"] is True
+    assert result["msg"] == ("judge_var: judged holds no result of image_scan_judge with a store of results; "
+                             "the gate does not pass node-07")
+    assert "ansible_facts" not in result
+
+
+def test_judge_var_of_a_host_not_judged_fails_again_without_reading_anything():
+    result = run({"judge_var": "judged", "judged": False}, host="node-21")
+    assert result["failed"] is True
+    assert result["msg"] == "node-21 had failed before the image_scan role started"
 
 
 def test_the_store_is_private_and_names_files_by_a_digest(tmp_path):
