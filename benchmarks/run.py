@@ -24,7 +24,9 @@ TCSS the emulator is reset (every image unscanned) and measured:
 Once per size, the per-host floor: ``benchmarks/floor.yml``, one skipped task on every host of
 the same inventory; the role's per-host tasks are stated as a ratio to it. The same playbook also
 times the fact floor: the cheapest task that leaves every host a fact of the role's size
-(``benchmarks/action_plugins/bench_fact.py``), what that fact alone costs. Then, on the first
+(``benchmarks/action_plugins/bench_fact.py``), what that fact alone costs, and
+``benchmarks/floor_role.yml`` the same task as the one task of a role (Ansible ends a role with an
+implicit task on every host), what a role that leaves such a fact costs. Then, on the first
 emulator, one module run (``hss_image_scan_task_info``) is compared with ``ansible.builtin.uri``
 making the same single call (``benchmarks/module_vs_uri.yml``).
 
@@ -384,6 +386,15 @@ def run_floor(emulator, hosts, inventory):
     result = measure(cmd, timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
     del result["samples"]
     result["tasks"] = read_timer(timer, result["started"])
+    # The fact floor of a role, in a playbook of its own (no host has the fact when it starts).
+    tag = "floor-role-%d" % hosts
+    timer = os.path.join(OUT, tag + ".tasks.json")
+    cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "benchmarks/floor_role.yml"]
+    role = measure(cmd, timer_env(emulator, timer), os.path.join(OUT, tag + ".log"))
+    result["role_command"], result["role_wall"] = role["command"], role["wall"]
+    result["rc"] = result["rc"] or role["rc"]
+    # Its tasks without its start-up (the floor playbook's is the one of the floor).
+    result["tasks"] += (read_timer(timer, role["started"]) or [])[1:]
     return result
 
 
@@ -652,9 +663,12 @@ def per_host_ms(res, hosts):
     return None if seconds is None else 1000.0 * seconds / hosts
 
 
-#: The tasks of benchmarks/floor.yml: the floor, and the fact floor.
+#: The tasks of benchmarks/floor.yml: the floor, and the fact floor; and of benchmarks/floor_role.yml:
+#: the fact floor of a role (its time runs to the end of the playbook, the role's implicit last task
+#: on every host included, as the image_scan role's gate task's does).
 FLOOR_TASK = "One skipped task on every host"
 FACT_FLOOR_TASK = "One task on every host that leaves it a fact of the role's size"
+ROLE_FACT_FLOOR_TASK = "One task of a role on every host that leaves it a fact of the role's size"
 
 
 def task_ms(res, name, hosts):
@@ -679,6 +693,7 @@ def ratios(data, run, provider):
     role, sdk, sliced, gc = pair.get("role"), pair.get("sdk"), pair.get("sliced"), pair.get("role_gc")
     floor = task_ms(run.get("floor"), FLOOR_TASK, run["hosts"])
     fact_floor = task_ms(run.get("floor"), FACT_FLOOR_TASK, run["hosts"])
+    role_fact_floor = task_ms(run.get("floor"), ROLE_FACT_FLOOR_TASK, run["hosts"])
     row = {
         "wall": ratio_value(role and role["wall"], sdk and sdk["wall"]),
         "calls": ratio_value(calls_of(role), calls_of(sdk)),
@@ -689,6 +704,9 @@ def ratios(data, run, provider):
         "fact_floor": fact_floor,
         "fact_floor_ratio": ratio_value(fact_floor, floor),
         "per_host_fact_floor": ratio_value(per_host_ms(role, run["hosts"]), fact_floor),
+        "role_fact_floor": role_fact_floor,
+        "role_fact_floor_ratio": ratio_value(role_fact_floor, floor),
+        "per_host_role_fact_floor": ratio_value(per_host_ms(role, run["hosts"]), role_fact_floor),
         "sliced_wall": ratio_value(sliced and sliced["wall"], role and role["wall"]),
         "sliced_calls": ratio_value(calls_of(sliced), calls_of(role)),
         "twice": sliced["scanned_twice"][provider] if sliced else None,
@@ -707,20 +725,24 @@ def x(value):
 def ratio_rows(data):
     lines = ["| cloud | hosts | role / SDK wall | role / SDK API calls | role / SDK peak PSS | role peak PSS MiB | "
              "role per-host ms / host | floor ms / host | **role per-host / floor** | fact floor ms / host | "
-             "fact floor / floor | role per-host / fact floor | sliced / one job wall | "
+             "fact floor / floor | role per-host / fact floor | role fact floor ms / host | role fact floor / floor | "
+             "**role per-host / role fact floor** | sliced / one job wall | "
              "sliced / one job API calls | images scanned twice (sliced; one job) | with gc_freeze: role / SDK wall | "
              "with gc_freeze: role peak PSS MiB | with gc_freeze: **role per-host / floor** |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in data["fleets"]:
         for provider in data["providers"]:
             if provider not in run["jobs"]:
                 continue
             r = ratios(data, run, provider)
             twice = "%s; %s" % ("-" if r["twice"] is None else r["twice"], "-" if r["role_twice"] is None else r["role_twice"])
-            lines.append("| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s | %s | **%s** |" % (
+            row = "| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | **%s** | %s | %s | %s " \
+                  "| %s | %s | **%s** |"
+            lines.append(row % (
                 CLOUD[provider], run["hosts"], x(r["wall"]), x(r["calls"]), x(r["pss"]), fmt(r["role_pss"], 0),
                 fmt(r["per_host"]), fmt(r["floor"]), x(r["per_host_floor"]), fmt(r["fact_floor"]),
-                x(r["fact_floor_ratio"]), x(r["per_host_fact_floor"]), x(r["sliced_wall"]),
+                x(r["fact_floor_ratio"]), x(r["per_host_fact_floor"]), fmt(r["role_fact_floor"]),
+                x(r["role_fact_floor_ratio"]), x(r["per_host_role_fact_floor"]), x(r["sliced_wall"]),
                 x(r["sliced_calls"]), twice, x(r["gc_wall"]), fmt(r["gc_pss"], 0), x(r["gc_per_host_floor"])))
     return lines
 
@@ -768,15 +790,18 @@ def target_rows(data):
 
 def floor_rows(data):
     lines = ["| hosts | floor playbook wall s | the skipped per-host task: ms / host | "
-             "the task that only leaves a fact of the role's size: ms / host | fact floor / floor |",
-             "|---:|---:|---:|---:|---:|"]
+             "the task that only leaves a fact of the role's size: ms / host | fact floor / floor | "
+             "the same task as a role's one task: ms / host | role fact floor / floor |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
     for run in data["fleets"]:
         floor = run.get("floor")
         if floor:
             skipped = task_ms(floor, FLOOR_TASK, run["hosts"])
             fact = task_ms(floor, FACT_FLOOR_TASK, run["hosts"])
-            lines.append("| %d | %s | %s | %s | %s |" % (
-                run["hosts"], fmt(floor["wall"]), fmt(skipped), fmt(fact), x(ratio_value(fact, skipped))))
+            role_fact = task_ms(floor, ROLE_FACT_FLOOR_TASK, run["hosts"])
+            lines.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+                run["hosts"], fmt(floor["wall"]), fmt(skipped), fmt(fact), x(ratio_value(fact, skipped)),
+                fmt(role_fact), x(ratio_value(role_fact, skipped))))
     return lines
 
 
@@ -850,6 +875,8 @@ def render(data):
                     lines.extend(pair["sliced"]["commands"])
         if run.get("floor"):
             lines.append(run["floor"]["command"])
+            if run["floor"].get("role_command"):
+                lines.append(run["floor"]["role_command"])
     if data.get("module_vs_uri"):
         lines.append("# one call: module against uri (on the %d-host emulator, started with --hss-token)" % (
             run0["hosts"]))
@@ -886,7 +913,11 @@ def render(data):
               "every host; this is what that task costs on this machine, without any work in it. Then one task "
               "on every host that only leaves it a fact of the role's size (`bench_fact`, a host's fact from a "
               "1,000-host TCSS run with findings, about 9 KB of JSON): what Ansible's handling of such a fact "
-              "costs, whatever computes it.", ""]
+              "costs, whatever computes it. Then, in a playbook of its own (`benchmarks/floor_role.yml`), the same "
+              "task as the one task of a role (`benchmarks/roles/bench_fact_role`): Ansible ends every role with "
+              "an implicit task on every host (`meta: role_complete`), which works out the host's variables, its "
+              "new fact among them, once more; that time counts in the role's last task, as it does in the "
+              "image_scan role's gate task.", ""]
     lines += floor_rows(data)
     found_sliced = sliced_rows(data)
     if len(found_sliced) > 2:
@@ -992,6 +1023,8 @@ def check(data):
         floor = run.get("floor")
         need(floor and floor["rc"] == 0, "%d hosts: the floor playbook did not run" % hosts)
         need(task_ms(floor, FLOOR_TASK, hosts), "%d hosts: no per-host task in the floor's timings" % hosts)
+        for name in (FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK):
+            need(task_ms(floor, name, hosts), "%d hosts: no task %r in the floor's timings" % (hosts, name))
         for provider in data["providers"]:
             where = "%s %d hosts" % (CLOUD[provider], hosts)
             pair = run["jobs"].get(provider) or {}
@@ -1131,9 +1164,11 @@ def main(argv=None):
                    "emulator": show([os.path.join(BIN, "python")] + emulator.cmd[1:])}
             data["fleets"].append(run)
             run["floor"] = run_floor(emulator, hosts, inventory)
-            print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (a fact of the role's size: %.1f)" % (
-                hosts, run["floor"]["rc"], run["floor"]["wall"], task_ms(run["floor"], FLOOR_TASK, hosts) or 0,
-                task_ms(run["floor"], FACT_FLOOR_TASK, hosts) or 0), flush=True)
+            print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (a fact of the role's size: %.1f; "
+                  "in a role: %.1f)" % (
+                      hosts, run["floor"]["rc"], run["floor"]["wall"], task_ms(run["floor"], FLOOR_TASK, hosts) or 0,
+                      task_ms(run["floor"], FACT_FLOOR_TASK, hosts) or 0,
+                      task_ms(run["floor"], ROLE_FACT_FLOOR_TASK, hosts) or 0), flush=True)
             if run["floor"]["rc"] != 0:
                 failed.append("floor %d (see %s)" % (hosts, run["floor"]["log"]))
             for provider in providers:
