@@ -335,6 +335,10 @@ def task_done(row):
     return row is not None and _scan.task_is_done(hs.task_status(row.get("task_status")))
 
 
+#: Seconds the last look before an H3 trigger reaches back before the listing began: the error of
+#: the measured clock offset (the ``Date`` of an answer has whole seconds) and more.
+LAST_LOOK_MARGIN = 30
+
 #: The in-progress states in the order an image goes through them: listed in this order, an
 #: image that moves on between two listings is still seen by the second one.
 IN_PROGRESS_ORDER = (_scan.IMAGE_WAITING, _scan.IMAGE_SCANNING)
@@ -753,13 +757,50 @@ class LocalImageScan(_ops.ScanRun):
         self.result["images"] = _ops.localise_scan_times(images, _ops.clock_offset(self.client.transport.clock_offset,
                                                                                    images))
 
+    def last_look(self, rows, listed_from):
+        """The rows as they are just before the trigger: ``(rows, looked_changed)``.
+
+        HSS scans an image on every host that holds it, and another job (another slice of this
+        one, say) may trigger an image of these rows while they are listed: a trigger sent after
+        that scan ended would scan, and bill, the image again. So the rows waiting or being
+        scanned now, and those whose last scan ended since the listing began (on the cloud's
+        clock, with a margin), replace theirs, and the plan is made again on them. It is a few
+        calls, of the cloud's recent activity only."""
+        keys = set(hs.row_key(row) for row in rows)
+        recent = walk_statuses(self.client, "ListImageLocal", IN_PROGRESS_ORDER, hs.row_key, **self.host_filters)
+        offset = _ops.clock_offset(self.client.transport.clock_offset,
+                                   [hs.normalise_image(row, "local") for row in rows])
+        since = int((listed_from + offset - LAST_LOOK_MARGIN) * 1000)
+        until = int((_clock.now() + offset + LAST_LOOK_MARGIN) * 1000)
+        recent.extend(walk(self.client, "ListImageLocal", start_latest_scan_time=since, end_latest_scan_time=until,
+                           **self.host_filters))
+        newer = {}
+        for row in recent:
+            if hs.row_key(row) in keys:
+                newer.setdefault(hs.row_key(row), row)
+        changed = False
+        looked = []
+        for row in rows:
+            now = newer.get(hs.row_key(row), row)
+            changed = changed or any(now.get(k) != row.get(k) for k in ("scan_status", "latest_scan_time"))
+            looked.append(now)
+        return looked, changed
+
     def run(self):
         self.check()
         p = self.params
+        listed_from = _clock.now()
         rows = self.list_rows()
-        self.set_images(rows)
         to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
                                                       now=cloud_now(self.client, rows, "local"))
+        if to_scan and not self.check_mode and not p["force"]:
+            # With force every image is scanned again, as asked; else nothing another job started
+            # since the listing began is sent again.
+            rows, changed = self.last_look(rows, listed_from)
+            if changed:
+                to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
+                                                              now=cloud_now(self.client, rows, "local"))
+        self.set_images(rows)
         self.plan(triggered, skipped)
         if self.check_mode:
             self.result["changed"] = bool(to_scan)

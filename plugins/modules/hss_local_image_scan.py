@@ -25,6 +25,11 @@ description:
     make the run changed; RV(images_skipped) lists it with C(scan_status=unscannable) and C(unscannable_reason).
   - HSS scans an image on every host that holds it. ListImageLocal lists one row per image and host, so
     RV(images) and the plan have one entry per image and host.
+  - Just before it triggers, the module looks again at the rows waiting or being scanned now and at those whose
+    scan ended since its listing began (a few calls, of the cloud's recent activity only), and plans again on
+    them. An image that another job, or another slice of the same job, triggered while this run listed is then
+    waited for, or taken as scanned, instead of being scanned, and billed, again. With O(force=true) it does
+    not look: every targeted image is scanned again, as asked.
   - Images are sent in batches of O(batch_size). All batches are sent first, then the module waits once for all
     of them. A batch that fails in a way that it may have been applied is sent again only for the images that
     are not being scanned.

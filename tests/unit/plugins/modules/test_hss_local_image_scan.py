@@ -115,12 +115,14 @@ def test_image_ids_are_sent_in_batches_then_waited_for_together(hss, capsys):
         {"operate_all": False, "image_info_list": [{"image_id": "li-2"}, {"image_id": "li-3"}]},
         {"operate_all": False, "image_info_list": [{"image_id": "li-4"}]},
     ]
-    # every batch is sent before the first poll
+    # every batch is sent before the first poll (the last look before the first trigger aside)
+    first_trigger = min(i for i, call in enumerate(fake.calls) if call.op == H3)
     last_trigger = max(i for i, call in enumerate(fake.calls) if call.op == H3)
-    first_poll = min(i for i, call in enumerate(fake.calls) if "scan_status" in call.query)
+    first_poll = min(i for i, call in enumerate(fake.calls) if "scan_status" in call.query and i > first_trigger)
     assert last_trigger < first_poll
+    assert [call.op for call in fake.calls[1:first_trigger]] == [H5] * 3
     # polls list only images in progress, in both words
-    busy = [call.query.get("scan_status") for call in fake.of(H5)[1:-1]]
+    busy = [call.query.get("scan_status") for call in fake.of(H5)[4:-1]]
     assert set(busy) == {"waiting_for_scan", "scanning"}
     assert fake.of(H3)[0].headers["region"] == "cn-north-4"
     # the final state of every targeted image
@@ -586,3 +588,82 @@ def test_images_carry_their_scan_time_on_our_clock(hss, capsys):
     assert image["latest_scan_time"] == "2026-01-01T00:09:30Z"
     # The Date header has whole seconds: the offset is bounded above, so the age is never short.
     assert image["latest_scan_time_local"] in ("2025-12-31T23:59:30Z", "2025-12-31T23:59:29Z")
+
+
+# -- the last look before the trigger -------------------------------------------------------------------
+# HSS scans an image on every host that holds it, so another job (another slice of the same job) that
+# triggers an image of these rows while they are listed would have it scanned twice.
+
+
+class Concurrent(object):
+    """A fleet where another job acts on image li-1 once this run's listing is done (at the first
+    listing by scan state, which no listing of the plan makes): it starts its scan (``status``
+    waiting), or scans it to the end."""
+
+    def __init__(self, fake, status="success", act=True):
+        self.rows = [local_row("li-1", name="app1", host="node-1"), local_row("li-1", name="app1", host="node-2"),
+                     local_row("li-2", name="app2", host="node-1")]
+        self.status = status
+        self.act = act
+        fake.on(H5, self.listing)
+        fake.on(H3, lambda call: {})
+
+    def listing(self, call):
+        query = call.query
+        if self.act and "scan_status" in query:
+            self.act = False
+            for row in self.rows:
+                if row["image_id"] == "li-1":
+                    row.update(scan_status=self.status,
+                               latest_scan_time=NOW_MS + 2000 if self.status == "success" else 0)
+        if "start_latest_scan_time" in query:
+            low, high = int(query["start_latest_scan_time"]), int(query["end_latest_scan_time"])
+            return lister([row for row in self.rows if low <= row["latest_scan_time"] <= high])(call)
+        return lister(self.rows, ["host_id", "scan_status"])(call)
+
+
+@pytest.mark.parametrize("status, reason", [("success", "within max_age"), ("waiting", "a scan is already waiting")])
+def test_an_image_another_job_scanned_while_this_run_listed_is_not_sent_again(hss, capsys, status, reason):
+    fake, dummy = hss
+    fleet = Concurrent(fake, status)
+    result = run({"host_ids": ["hid-node-1", "hid-node-2"], "max_age": "1d", "wait": False}, capsys)
+    assert not result.get("failed"), result
+    assert [call.body for call in fake.of(H3)] == [{"operate_all": False, "image_info_list": [{"image_id": "li-2"}]}]
+    assert [ref["id"] for ref in result["images_triggered"]] == ["li-2"]
+    skipped = dict(((ref["id"], ref["host"]["name"]), ref) for ref in result["images_skipped"])
+    assert sorted(skipped) == [("li-1", "node-1"), ("li-1", "node-2")]
+    assert all(reason in ref["reason"] for ref in skipped.values()), skipped
+    # The listing returned is the one the plan was made on.
+    assert sorted(image["scan_status"] for image in result["images"] if image["id"] == "li-1") == [status] * 2
+    # The look reaches back before the listing began, and ahead of now, on the cloud's clock.
+    (look,) = [call for call in fake.of(H5) if "start_latest_scan_time" in call.query]
+    assert int(look.query["start_latest_scan_time"]) <= NOW_MS - 30000
+    assert int(look.query["end_latest_scan_time"]) >= NOW_MS + 30000
+    assert fleet.act is False
+
+
+def test_an_image_scanned_by_nobody_meanwhile_is_sent_after_a_look_of_three_calls(hss, capsys):
+    fake, dummy = hss
+    Concurrent(fake, act=False)
+    result = run({"host_ids": ["hid-node-1", "hid-node-2"], "max_age": "1d", "wait": False}, capsys)
+    assert [call.body["image_info_list"] for call in fake.of(H3)] == [[{"image_id": "li-1"}, {"image_id": "li-2"}]]
+    first_trigger = min(i for i, call in enumerate(fake.calls) if call.op == H3)
+    looks = [call.query.get("scan_status") or "scan time" for call in fake.calls[1:first_trigger]]
+    assert sorted(looks) == ["scan time", "scanning", "waiting_for_scan"]
+    assert len(result["images_triggered"]) == 3
+
+
+@pytest.mark.parametrize("force", [True, False])
+def test_force_and_check_mode_take_no_last_look(hss, capsys, force):
+    fake, dummy = hss
+    Concurrent(fake)
+    result = run({"host_ids": ["hid-node-1", "hid-node-2"], "max_age": "1d", "wait": False, "force": force}, capsys,
+                 check_mode=not force)
+    assert not result.get("failed"), result
+    assert [call for call in fake.of(H5) if "start_latest_scan_time" in call.query] == []
+    assert len(fake.of(H5)) == 1
+    if force:
+        # force scans again, as asked, what another job scanned meanwhile
+        assert [call.body["image_info_list"] for call in fake.of(H3)] == [[{"image_id": "li-1"}, {"image_id": "li-2"}]]
+    else:
+        assert fake.of(H3) == []
