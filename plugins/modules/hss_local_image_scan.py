@@ -30,7 +30,7 @@ description:
     them. An image that another job, or another slice of the same job, triggered while this run listed is then
     waited for, or taken as scanned, instead of being scanned, and billed, again; only a scan that another job
     starts and ends between the look's last answer and the trigger is not seen. With O(force=true) it does not
-    look: every targeted image is scanned again, as asked.
+    look, and every targeted image is scanned again, as asked.
   - Images are sent in batches of O(batch_size). All batches are sent first, then the module waits once for all
     of them. A batch that fails in a way that it may have been applied is sent again only for the images that
     are not being scanned.
