@@ -344,10 +344,14 @@ LAST_LOOK_MARGIN = 30
 IN_PROGRESS_ORDER = (_scan.IMAGE_WAITING, _scan.IMAGE_SCANNING)
 
 
+def in_progress_rows(client, **filters):
+    """Every H5 row that is waiting or being scanned."""
+    return walk_statuses(client, "ListImageLocal", IN_PROGRESS_ORDER, hs.row_key, **filters)
+
+
 def in_progress_keys(client, **filters):
     """The ``row_key`` of every H5 row that is waiting or being scanned."""
-    rows = walk_statuses(client, "ListImageLocal", IN_PROGRESS_ORDER, hs.row_key, **filters)
-    return set(hs.row_key(row) for row in rows)
+    return set(hs.row_key(row) for row in in_progress_rows(client, **filters))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -758,33 +762,24 @@ class LocalImageScan(_ops.ScanRun):
                                                                                    images))
 
     def last_look(self, rows, listed_from):
-        """The rows as they are just before the trigger: ``(rows, looked_changed)``.
+        """The rows as they are just before the trigger.
 
         HSS scans an image on every host that holds it, and another job (another slice of this
         one, say) may trigger an image of these rows while they are listed: a trigger sent after
         that scan ended would scan, and bill, the image again. So the rows waiting or being
         scanned now, and those whose last scan ended since the listing began (on the cloud's
-        clock, with a margin), replace theirs, and the plan is made again on them. It is a few
+        clock, with a margin), replace theirs, for the plan to be made again on them. It is a few
         calls, of the cloud's recent activity only."""
-        keys = set(hs.row_key(row) for row in rows)
-        recent = walk_statuses(self.client, "ListImageLocal", IN_PROGRESS_ORDER, hs.row_key, **self.host_filters)
-        offset = _ops.clock_offset(self.client.transport.clock_offset,
-                                   [hs.normalise_image(row, "local") for row in rows])
-        since = int((listed_from + offset - LAST_LOOK_MARGIN) * 1000)
-        until = int((_clock.now() + offset + LAST_LOOK_MARGIN) * 1000)
+        cloud = cloud_now(self.client, rows, "local")
+        since = int((cloud - (_clock.now() - listed_from) - LAST_LOOK_MARGIN) * 1000)
+        until = int((cloud + LAST_LOOK_MARGIN) * 1000)
+        recent = in_progress_rows(self.client, **self.host_filters)
         recent.extend(walk(self.client, "ListImageLocal", start_latest_scan_time=since, end_latest_scan_time=until,
                            **self.host_filters))
         newer = {}
         for row in recent:
-            if hs.row_key(row) in keys:
-                newer.setdefault(hs.row_key(row), row)
-        changed = False
-        looked = []
-        for row in rows:
-            now = newer.get(hs.row_key(row), row)
-            changed = changed or any(now.get(k) != row.get(k) for k in ("scan_status", "latest_scan_time"))
-            looked.append(now)
-        return looked, changed
+            newer.setdefault(hs.row_key(row), row)
+        return [newer.get(hs.row_key(row), row) for row in rows]
 
     def run(self):
         self.check()
@@ -796,10 +791,9 @@ class LocalImageScan(_ops.ScanRun):
         if to_scan and not self.check_mode and not p["force"]:
             # With force every image is scanned again, as asked; else nothing another job started
             # since the listing began is sent again.
-            rows, changed = self.last_look(rows, listed_from)
-            if changed:
-                to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
-                                                              now=cloud_now(self.client, rows, "local"))
+            rows = self.last_look(rows, listed_from)
+            to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
+                                                          now=cloud_now(self.client, rows, "local"))
         self.set_images(rows)
         self.plan(triggered, skipped)
         if self.check_mode:

@@ -47,8 +47,8 @@ options:
       - The name of the variable the result of M(cloudsec.image_scan.image_scan_judge) was registered in (with
         C(register)). The action reads its RV(cloudsec.image_scan.image_scan_judge#module:store) from the variable as
         it is kept, and then does as with O(store).
-      - This is how the role runs the gate. The task then has no template to work out on every host, which in a large
-        play is the most expensive part of a task like this one.
+      - This is how the role runs the gate. The task then has no template to work out on every host (in a play of
+        1,000 hosts, a template with a filter there added half as much again to the task).
       - A variable that is not defined, or holds no O(store) (the judge did not run, or was skipped), fails the host.
       - Mutually exclusive with O(result) and O(store).
     type: str
