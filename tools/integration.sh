@@ -77,6 +77,15 @@ for i in "${!pids[@]}"; do
     if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     summary+=("group $((i + 1)) ($pass): $([ "$rc" -eq 0 ] && echo passed || echo "FAILED, see $log")")
 done
+# What failed, again at the end (the logs above are long): ansible-test's errors, the checks'
+# problems (a check that is expected to catch a planted fault prints some too).
+for i in "${!pids[@]}"; do
+    IFS=: read -r log pass targets <<< "${logs[$i]}"
+    case "${summary[$i]}" in *FAILED*) ;; *) continue ;; esac
+    echo "== integration group $((i + 1)) ($pass pass) failed; what it reported:"
+    awk '/^ERROR:|problem\(s\)$/ { print; keep = /problem\(s\)$/; next }
+         keep && /^  - / { print; next } { keep = 0 }' "$log" | tail -n 60
+done
 printf 'integration: %s\n' "${summary[@]}"
 echo "integration: $passed groups passed, $failed failed"
 [ "$failed" -eq 0 ]
