@@ -13,7 +13,7 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
-from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _ops, _scan
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _lock, _ops, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import PAGE_SIZE
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._http import ApiError
@@ -595,6 +595,8 @@ class LocalImageScan(_ops.ScanRun):
         self.host_filters = dict((name, self.params[name]) for name in HOST_OPTIONS if self.params[name])
         #: Monotonic time of the first trigger: the start deadline counts from it.
         self.started = None
+        #: The keys (``_ref_key``) of the images triggered that showed the trigger's effect.
+        self.shown = set()
 
     def check(self):
         p = self.params
@@ -732,6 +734,7 @@ class LocalImageScan(_ops.ScanRun):
         p = self.params
         ours = set(_ref_key(ref) for ref in refs)
         effects = _ops.Effects(refs, _ref_key, p["start_timeout"], started=self.started)
+        effects.see_keys(self.shown)
 
         def poll():
             busy = ours & self.look_effects(effects)
@@ -781,26 +784,59 @@ class LocalImageScan(_ops.ScanRun):
             newer.setdefault(hs.row_key(row), row)
         return [newer.get(hs.row_key(row), row) for row in rows]
 
+    def turn(self):
+        """The lock of this cloud account (``_lock``): the runs that share ``lock_dir`` look and
+        trigger one after another."""
+        client = self.client
+        try:
+            path = _lock.lock_file(self.params["lock_dir"], "hss", client.base_url, client.project_id,
+                                   client.enterprise_project_id)
+        except _lock.LockError as exc:
+            raise _ops.ModuleError("%s; nothing was started" % exc)
+        return _lock.turn(path, self.params["lock_timeout"])
+
+    def until_shown(self):
+        """Wait until every image triggered shows the trigger's effect, or until the start
+        deadline: the next run's look then sees these scans. What does not show by then is for
+        the wait (or the next run) to find out."""
+        p = self.params
+        effects = _ops.Effects(self.result["images_triggered"], _ref_key, p["start_timeout"], started=self.started)
+        while effects.unconfirmed() and not effects.expired():
+            self.look_effects(effects)
+            if effects.unconfirmed():
+                _clock.sleep(min(p["wait_sleep"], max(effects.start_deadline - _clock.monotonic(), 0)))
+        self.shown.update(effects.confirmed)
+
+    def plan_rows(self, rows):
+        self.set_images(rows)
+        to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, self.params["force"],
+                                                      now=cloud_now(self.client, rows, "local"))
+        self.plan(triggered, skipped)
+        return to_scan
+
     def run(self):
         self.check()
         p = self.params
         listed_from = _clock.now()
-        rows = self.list_rows()
-        to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
-                                                      now=cloud_now(self.client, rows, "local"))
-        if to_scan and not self.check_mode and not p["force"]:
-            # With force every image is scanned again, as asked; else nothing another job started
-            # since the listing began is sent again.
-            rows = self.last_look(rows, listed_from)
-            to_scan, triggered, skipped = hs.plan_grouped(rows, "local", self.module.max_age, p["force"],
-                                                          now=cloud_now(self.client, rows, "local"))
-        self.set_images(rows)
-        self.plan(triggered, skipped)
+        to_scan = self.plan_rows(self.list_rows())
         if self.check_mode:
             self.result["changed"] = bool(to_scan)
-            return self.done("Would scan %d image(s)." % len(triggered) if to_scan else "No image needs a scan.")
+            return self.done("Would scan %d image(s)." % len(self.result["images_triggered"]) if to_scan else
+                             "No image needs a scan.")
         if to_scan:
-            self.trigger(to_scan)
+            try:
+                with self.turn():
+                    # With force every image is scanned again, as asked; else nothing another run
+                    # started since the listing began is sent again.
+                    if not p["force"]:
+                        to_scan = self.plan_rows(self.last_look(self.result["raw"]["images"], listed_from))
+                    if to_scan:
+                        self.trigger(to_scan)
+                        self.until_shown()
+            except _lock.LockError as exc:
+                raise _ops.ModuleError("%s; nothing was started" % exc)
+        triggered = self.result["images_triggered"]
+        rows = self.result["raw"]["images"]
         refs = self.awaited()
         self.result["attached"] = bool(refs) and not to_scan
         if p["wait"] and refs:

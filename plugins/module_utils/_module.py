@@ -100,6 +100,24 @@ def start_problems(params):
     return []
 
 
+#: Default of ``lock_timeout``: how long a run waits for its turn to trigger.
+LOCK_TIMEOUT = 300
+
+
+def lock_argument_spec():
+    """The options of the modules that take turns to trigger (``_lock``)."""
+    return dict(lock_dir=dict(type="path"), lock_timeout=dict(type="int", default=LOCK_TIMEOUT))
+
+
+def lock_problems(params):
+    """Values of the lock options that cannot work."""
+    if params.get("lock_timeout") is not None and params["lock_timeout"] < 0:
+        return ["lock_timeout must be 0 or more seconds"]
+    if params.get("lock_dir") is not None and not str(params["lock_dir"]).strip():
+        return ["lock_dir must not be empty (leave it unset for the default directory)"]
+    return []
+
+
 def plan_argument_spec(batch=True, batch_default=100):
     """Options of the scan modules that decide per image whether it needs a scan; with
     ``batch``, ``batch_size`` (default ``batch_default``; ``None``: no batches)."""
@@ -157,7 +175,7 @@ def list_problems(params, names=(), max_results="max_results"):
 
 #: Option that marks a group of shared options -> the checks of that group.
 _GROUP_CHECKS = (("timeout", connection_problems), ("wait_timeout", wait_problems), ("force", plan_problems),
-                 ("start_timeout", start_problems))
+                 ("start_timeout", start_problems), ("lock_timeout", lock_problems))
 
 
 def hint(spec, name):

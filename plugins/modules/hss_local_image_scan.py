@@ -28,9 +28,11 @@ description:
   - Just before it triggers, the module looks again at the rows waiting or being scanned now and at those whose
     scan ended since its listing began (a few calls, of the cloud's recent activity only), and plans again on
     them. An image that another job, or another slice of the same job, triggered while this run listed is then
-    waited for, or taken as scanned, instead of being scanned, and billed, again; only a scan that another job
-    starts and ends between the look's last answer and the trigger is not seen. With O(force=true) it does not
-    look, and every targeted image is scanned again, as asked.
+    waited for, or taken as scanned, instead of being scanned, and billed, again. The runs that share
+    O(lock_dir) (by default those of one user on one machine) take turns to look, trigger and see the trigger
+    show, so none of them triggers an image another one triggers; between runs that do not share it, a scan
+    that another run starts between the look's last answer and the trigger is not seen. With O(force=true) it
+    does not look, and every targeted image is scanned again, as asked.
   - Images are sent in batches of O(batch_size). All batches are sent first, then the module waits once for all
     of them. A batch that fails in a way that it may have been applied is sent again only for the images that
     are not being scanned.
@@ -94,6 +96,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.plan.BATCH
   - cloudsec.image_scan.wait
   - cloudsec.image_scan.wait.START
+  - cloudsec.image_scan.lock
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
@@ -143,6 +146,14 @@ EXAMPLES = r"""
       scan_status: unscan
     batch_size: 50
     wait_timeout: 3600
+  delegate_to: localhost
+  run_once: true
+
+- name: Scan the images of a slice's hosts, taking turns with the other slices in a directory they share
+  cloudsec.image_scan.hss_local_image_scan:
+    host_ids: "{{ slice_host_ids }}"
+    max_age: 24h
+    lock_dir: /shared/image-scan-locks
   delegate_to: localhost
   run_once: true
 """
@@ -317,11 +328,13 @@ error:
 
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import LocalImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec, start_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
+    lock_argument_spec, scan_argument_spec, start_argument_spec)
 
 
 def argument_spec():
     spec = start_argument_spec()
+    spec.update(lock_argument_spec())
     spec.update(scan_argument_spec(dict(
         images=dict(type="list", elements="raw"),
         all_images=dict(type="bool", default=False),

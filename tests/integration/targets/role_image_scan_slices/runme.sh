@@ -58,8 +58,10 @@ start_emulator "${fleet[@]}" --image-seconds 0.05 --scan-parallelism 8
 cat "$WORK/inventory-$LARGE.yml"
 
 for provider in hss tcss; do
+    # On HSS the slices take turns to look and trigger on one lock file of the account, in the
+    # directory they share.
     common=(-e image_scan_provider="$provider" -e image_scan_fail_on=high -e image_scan_findings=true
-            -e image_scan_wait_sleep=1 -e image_scan_show_summary=false)
+            -e image_scan_wait_sleep=1 -e image_scan_show_summary=false -e image_scan_lock_dir="$WORK/locks")
 
     # What the slices list, alone: in check mode the role lists and plans, and scans nothing.
     emulator_admin POST reset
@@ -71,6 +73,9 @@ for provider in hss tcss; do
     sliced_job "$WORK/$provider-slice" "$WORK/inventory-$LARGE.yml" "${common[@]}" \
         -e image_scan_report_dir="$WORK/$provider-slices"
     echo "$provider: 4 slices took $((SECONDS - started)) s"
+    if [ "$provider" = hss ]; then
+        [ "$(find "$WORK/locks" -name 'trigger-*.lock' | wc -l)" -eq 1 ] || { echo "no lock file of the account"; exit 1; }
+    fi
     emulator_admin GET stats > "$WORK/$provider-sliced-stats.json"
     emulator_admin GET scans > "$WORK/$provider-sliced-scans.json"
     (cd "$WORK" && ansible-playbook cloudsec.image_scan.merge_reports -e merge_reports_dir="$provider-slices" \

@@ -7,8 +7,14 @@ per-image status, and input checks that send nothing."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import stat
+import tempfile
+
 import pytest
 
+from ansible_collections.cloudsec.image_scan.plugins.module_utils import _lock
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_local_image_scan
 
 from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import NOW_MS, install, lister, local_row, run_module
@@ -76,6 +82,8 @@ class Fleet(object):
     ({"all_images": True, "query": {"scan_status": "waiting"}}, ["query.scan_status", "unscan"]),
     ({}, ["images", "all_images", "host_name", "host_ids"]),
     ({"host_ids": ["hid-1", ""]}, ["host_ids must not contain empty values"]),
+    ({"images": ["a"], "lock_timeout": -1}, ["lock_timeout", "0 or more"]),
+    ({"images": ["a"], "lock_dir": " "}, ["lock_dir", "empty"]),
     ({"host_ids": ["hid-1"], "host_name": "node-1"}, ["mutually exclusive"]),
     ({"images": ["a"], "all_images": True}, ["mutually exclusive"]),
     ({"images": ["a"], "query": {"image_name": "x"}}, ["query", "all_images=true", "host"]),
@@ -606,7 +614,14 @@ class Concurrent(object):
         self.status = status
         self.act = act
         fake.on(H5, self.listing)
-        fake.on(H3, lambda call: {})
+        fake.on(H3, self.trigger)
+
+    def trigger(self, call):
+        ids = [item["image_id"] for item in call.body["image_info_list"]]
+        for row in self.rows:
+            if row["image_id"] in ids:
+                row["scan_status"] = "waiting"
+        return {}
 
     def listing(self, call):
         query = call.query
@@ -661,9 +676,103 @@ def test_force_and_check_mode_take_no_last_look(hss, capsys, force):
                  check_mode=not force)
     assert not result.get("failed"), result
     assert [call for call in fake.of(H5) if "start_latest_scan_time" in call.query] == []
-    assert len(fake.of(H5)) == 1
+    triggers = [i for i, call in enumerate(fake.calls) if call.op == H3]
+    assert [call.op for call in fake.calls[:triggers[0] if triggers else None]] == [H5]
     if force:
         # force scans again, as asked, what another job scanned meanwhile
         assert [call.body["image_info_list"] for call in fake.of(H3)] == [[{"image_id": "li-1"}, {"image_id": "li-2"}]]
     else:
         assert fake.of(H3) == []
+
+
+# -- turns to trigger -------------------------------------------------------------------------------
+
+
+def lock_held(path):
+    """Whether another holder has the lock file ``path`` now."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def test_the_last_look_the_trigger_and_its_effect_happen_in_the_accounts_turn(hss, capsys, tmp_path):
+    fake, dummy = hss
+    rows = [local_row("li-1"), local_row("li-2", host="node-2")]
+    LateFleet(fake, rows, lag=3)
+    held = []
+
+    def path():
+        found = [str(name) for name in tmp_path.iterdir()]
+        assert len(found) <= 1
+        return found[0] if found else None
+
+    def noting(handler):
+        def answer(call):
+            held.append((call.op, bool(path()) and lock_held(path())))
+            return handler(call)
+        return answer
+
+    for op in (H3, H5):
+        fake.on(op, noting(fake.handlers[op][0]))
+
+    result = run({"images": ["li-1", "li-2"], "wait": False, "wait_sleep": 1, "lock_dir": str(tmp_path)}, capsys)
+    assert not result.get("failed"), result
+    first_trigger = [op for op, dummy in held].index(H3)
+    # The plan's listing comes before the turn (the lock file is created for it), then the look,
+    # the trigger and the looks until the trigger shows (here after 3 listings) all hold the lock.
+    assert held[0] == (H5, False)
+    assert first_trigger == 4 and all(locked for op, locked in held[1:]), held
+    # wait=false: the run returned once HSS showed the trigger (after the lag), not before.
+    assert [row["scan_status"] for row in rows] != ["unscan"] * 2
+    assert len(held) - first_trigger - 1 >= 3
+    # And the turn ends with the run.
+    assert not lock_held(path())
+
+
+def test_a_run_waits_for_its_turn_and_starts_nothing_when_lock_timeout_runs_out(hss, capsys, tmp_path):
+    fake, clock = hss
+    Concurrent(fake)
+    run({"host_ids": ["hid-node-1"], "max_age": "1d", "wait": False, "lock_dir": str(tmp_path)}, capsys,
+        check_mode=True)
+    assert list(tmp_path.iterdir()) == []  # check mode takes no turn
+    Concurrent(fake, act=False)
+    run({"host_ids": ["hid-node-1"], "max_age": "1d", "wait": False, "lock_dir": str(tmp_path)}, capsys)
+    (path,) = list(tmp_path.iterdir())
+    fake.calls[:] = []
+    Concurrent(fake, act=False)
+    lock = os.open(str(path), os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    before = clock.now
+    try:
+        result = run({"host_ids": ["hid-node-1"], "max_age": "1d", "wait": False, "lock_dir": str(tmp_path),
+                      "lock_timeout": 30}, capsys)
+    finally:
+        os.close(lock)
+    assert result["failed"] and result["changed"] is False
+    assert "lock_timeout (30 seconds)" in result["msg"] and str(path) in result["msg"], result["msg"]
+    assert "nothing was started" in result["msg"]
+    # It listed and planned, then waited for its turn: no look and no trigger.
+    assert [call.op for call in fake.calls] == [H5]
+    waited = clock.now - before
+    assert 30 <= waited < 31 and max(clock.sleeps) <= _lock.LONGEST_PAUSE, waited
+
+
+def test_runs_on_other_accounts_or_directories_have_other_lock_files(tmp_path, monkeypatch):
+    a = _lock.lock_file(str(tmp_path), "hss", "https://hss.example", "p-1", None)
+    assert a == _lock.lock_file(str(tmp_path), "hss", "https://hss.example", "p-1", None)
+    assert a != _lock.lock_file(str(tmp_path), "hss", "https://hss.example", "p-2", None)
+    assert a != _lock.lock_file(str(tmp_path), "hss", "https://hss.example", "p-1", "ep-1")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    os.makedirs(str(tmp_path / "tmp"))
+    default = _lock.lock_file(None, "hss", "https://hss.example", "p-1", None)
+    directory = os.path.dirname(default)
+    assert directory == str(tmp_path / "tmp" / ("cloudsec-image-scan-%d" % os.getuid()))
+    assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    (tmp_path / "file").write_text("")
+    with pytest.raises(_lock.LockError, match="is not a directory"):
+        _lock.lock_file(str(tmp_path / "file"), "hss")
