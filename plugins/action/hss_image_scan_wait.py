@@ -85,16 +85,24 @@ class ActionModule(ScanWaitAction):
     def argument_spec(cls):
         spec = super(ActionModule, cls).argument_spec()
         spec.update(start_argument_spec())
+        spec["shown"] = dict(type="bool", default=False)
         return spec
 
     def wait_images(self, params, task_vars):
         self.start_timeout = params["start_timeout"]
+        self.shown = params["shown"]
         return super(ActionModule, self).wait_images(params, task_vars)
 
     def image_keys(self, images):
         keys = image_keys(images)
         self.effects = _ops.Effects(image_refs(images).values(), lambda ref: ref["key"], self.start_timeout)
+        if self.shown:
+            self.effects.see_keys(self.effects.before)
         return keys
+
+    def first_pause(self, params):
+        # The scan module saw every trigger show its effect just now: nothing is done this soon.
+        return params["wait_sleep"] if self.shown else 0
 
     def listed(self, statuses, task_vars, image_ids=None, host_ids=None):
         """``(key, image)`` of the local images in ``statuses`` (every state when empty), of

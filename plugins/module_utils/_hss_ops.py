@@ -797,15 +797,22 @@ class LocalImageScan(_ops.ScanRun):
 
     def until_shown(self):
         """Wait until every image triggered shows the trigger's effect, or until the start
-        deadline: the next run's look then sees these scans. What does not show by then is for
-        the wait (or the next run) to find out."""
+        deadline: the next run's look then sees these scans. On hosts, each look is one listing of
+        the targeted rows in every state (the rows in progress and those whose scan already ended
+        at once); else the listings of ``look_effects``. What does not show by then is for the wait (or the next run) to find out;
+        ``trigger_shown`` says whether everything showed."""
         p = self.params
         effects = _ops.Effects(self.result["images_triggered"], _ref_key, p["start_timeout"], started=self.started)
+        effects.see_keys(self.shown)
         while effects.unconfirmed() and not effects.expired():
-            self.look_effects(effects)
+            if self.params["host_ids"] is not None or self.host_filters:
+                effects.see(hs.normalise_image(row, "local") for row in self.list_rows(final=True))
+            else:
+                self.look_effects(effects)
             if effects.unconfirmed():
                 _clock.sleep(min(p["wait_sleep"], max(effects.start_deadline - _clock.monotonic(), 0)))
         self.shown.update(effects.confirmed)
+        self.result["trigger_shown"] = not effects.unconfirmed()
 
     def plan_rows(self, rows):
         self.set_images(rows)

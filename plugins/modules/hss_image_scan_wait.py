@@ -60,6 +60,14 @@ options:
       - An image ID given as a string (without C(latest_scan_time)) counts any scan time as new.
     type: int
     default: 60
+  shown:
+    description:
+      - With O(images), that every image already showed the effect of its trigger, as
+        RV(cloudsec.image_scan.hss_local_image_scan#module:trigger_shown=true) says. No image then needs
+        confirming (each poll lists only the images in progress), and the first poll comes after O(wait_sleep)
+        seconds instead of at once.
+    type: bool
+    default: false
   wait_sleep:
     description:
       - Seconds of the first pause between two polls; the pause grows by half at each poll up to four times this

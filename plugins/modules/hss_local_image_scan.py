@@ -164,6 +164,15 @@ msg:
   returned: always
   type: str
   sample: Scanned 2 image(s).
+trigger_shown:
+  description:
+    - Whether every image triggered showed the trigger's effect (waiting, being scanned, or a newer scan time)
+      before the run let the next one take its turn (O(lock_dir)).
+    - When V(true), M(cloudsec.image_scan.hss_image_scan_wait) need not confirm it again
+      (O(cloudsec.image_scan.hss_image_scan_wait#module:shown=true)).
+  returned: when the module triggered a scan
+  type: bool
+  sample: true
 attached:
   description: Whether the module only followed scans of its images that were already running (it started none).
   returned: always

@@ -180,6 +180,10 @@ class ScanWaitAction(ActionBase):
     def pending_list(self, pending):
         return list(pending)
 
+    def first_pause(self, params):
+        """Seconds to wait before the first poll of the images."""
+        return 0
+
     def wait_images(self, params, task_vars):
         keys = self.image_keys(params["images"])
         if not keys:
@@ -187,6 +191,8 @@ class ScanWaitAction(ActionBase):
         if self._task.check_mode:
             return dict(msg="Check mode: no scan was started, nothing to wait for.", **NOTHING)
         progress = Progress(params["label"] or "%s scan" % self.CLOUD, params["display_progress"])
+        pause = min(self.first_pause(params), params["wait_timeout"])
+        _clock.sleep(pause)
 
         def poll():
             pending = self.busy(keys, task_vars)
@@ -199,5 +205,6 @@ class ScanWaitAction(ActionBase):
                                   images_pending=self.pending_list(pending), polls=summary["polls"],
                                   elapsed=summary["elapsed"], progress=summary["progress"])
 
-        self._wait(poll, lambda pending: not pending, params, on_timeout)
+        self._wait(poll, lambda pending: not pending, dict(params, wait_timeout=params["wait_timeout"] - pause),
+                   on_timeout)
         return dict(msg="%d images scanned." % len(keys), images_pending=[], **progress.summary())

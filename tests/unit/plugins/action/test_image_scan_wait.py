@@ -156,6 +156,24 @@ def test_hss_an_image_that_shows_no_effect_by_start_timeout_fails_the_wait(monke
     assert 10 <= sum(clock.sleeps) < 20
 
 
+@pytest.mark.parametrize("shown", [True, False])
+def test_hss_images_whose_trigger_showed_are_not_confirmed_again(monkeypatch, clock, shown):
+    # The scan module saw the trigger of a and d show (trigger_shown): the first poll comes after a
+    # pause and lists the images in progress only, where a scan that ended meanwhile counts as done.
+    refs = [dict(REFS[0], latest_scan_time=OLD), REFS[2]]
+    fleet = Fleet({("a", "h1"): ("success", OLD), ("d", "h1"): ("scanning", None)},
+                  {("a", "h1"): ("success", OLD), ("d", "h1"): ("success", NEW)})
+    h = Harness(hw, monkeypatch, clock, dict(images=refs, wait_sleep=2, start_timeout=3, shown=shown), [fleet] * 10)
+    result = h.run()
+    if shown:
+        assert not result.get("failed"), result
+        assert statuses(h) == [BUSY, BUSY] and clock.sleeps == [2, 2.0]
+    else:
+        # Without it, a (old scan time, not in progress) is an image whose trigger never showed.
+        assert result["failed"] is True and "a on h1" in result["msg"]
+        assert statuses(h)[0] == ALL and clock.sleeps[0] == 2.0
+
+
 def test_hss_an_image_id_alone_waits_for_the_image_on_every_host(monkeypatch, clock):
     fleet = Fleet({("a", "h7"): ("scanning", None)}, {("a", "h7"): ("success", NEW)})
     h = Harness(hw, monkeypatch, clock, dict(images=["a"], wait_sleep=1), [fleet] * 5)

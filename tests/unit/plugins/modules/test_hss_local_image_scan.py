@@ -666,6 +666,10 @@ def test_an_image_scanned_by_nobody_meanwhile_is_sent_after_a_look_of_three_call
     looks = [call.query.get("scan_status") or "scan time" for call in fake.calls[1:first_trigger]]
     assert sorted(looks) == ["scan time", "scanning", "waiting_for_scan"]
     assert len(result["images_triggered"]) == 3
+    # Then one listing of the hosts' rows in every state shows the trigger; the wait need not again.
+    last_trigger = max(i for i, call in enumerate(fake.calls) if call.op == H3)
+    assert [(call.op, call.query.get("scan_status")) for call in fake.calls[last_trigger + 1:]] == [(H5, None)]
+    assert result["trigger_shown"] is True
 
 
 @pytest.mark.parametrize("force", [True, False])
@@ -730,8 +734,19 @@ def test_the_last_look_the_trigger_and_its_effect_happen_in_the_accounts_turn(hs
     # wait=false: the run returned once HSS showed the trigger (after the lag), not before.
     assert [row["scan_status"] for row in rows] != ["unscan"] * 2
     assert len(held) - first_trigger - 1 >= 3
+    assert result["trigger_shown"] is True
     # And the turn ends with the run.
     assert not lock_held(path())
+
+
+def test_a_trigger_that_does_not_show_by_start_timeout_ends_the_turn_unconfirmed(hss, capsys, tmp_path):
+    fake, clock = hss
+    LateFleet(fake, [local_row("li-1")], lag=1000)
+    result = run({"images": ["li-1"], "wait": False, "wait_sleep": 2, "start_timeout": 9,
+                  "lock_dir": str(tmp_path)}, capsys)
+    assert not result.get("failed"), result
+    assert result["changed"] is True and result["trigger_shown"] is False
+    assert 9 <= sum(clock.sleeps) < 11
 
 
 def test_a_run_waits_for_its_turn_and_starts_nothing_when_lock_timeout_runs_out(hss, capsys, tmp_path):
