@@ -13,6 +13,8 @@ This is a private module of the collection; its interface may change without not
 
 from __future__ import annotations
 
+import contextlib
+
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _clock, _http, _lock, _ops, _scan
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_client import PAGE_SIZE
@@ -322,6 +324,20 @@ def cloud_now(client, rows, image_type):
     return _clock.now() + _ops.clock_offset(client.transport.clock_offset, images)
 
 
+@contextlib.contextmanager
+def account_turn(client, params):
+    """Hold the turn of the client's account (``_lock``) in ``params["lock_dir"]`` for the
+    ``with`` block: the runs that share the directory look and trigger one after another. A turn
+    that cannot be taken fails the run, which has started nothing yet."""
+    try:
+        path = _lock.lock_file(params["lock_dir"], "hss", client.base_url, client.project_id,
+                               client.enterprise_project_id)
+        with _lock.turn(path, params["lock_timeout"]):
+            yield
+    except _lock.LockError as exc:
+        raise _ops.ModuleError("%s; nothing was started" % exc)
+
+
 def get_task(client, task_id):
     """The H2 row of a task, or ``None`` when no image-scan task has this id."""
     page = client.call("ListImageScanTask", dict(type="image_scan", task_id=task_id, offset=0, limit=10)) or {}
@@ -476,22 +492,15 @@ class ImageScan(_ops.ScanRun):
             return None
 
     def present(self):
+        """List, plan and trigger in the account's turn (check mode takes none): the runs that
+        share ``lock_dir`` then plan on what the previous one started. The wait comes after it."""
         p = self.params
-        rows, exact = self.list_targets()
-        self.result["raw"]["images"] = rows
-        to_scan, triggered, skipped = hs.plan_grouped(rows, self.image_type, self.module.max_age, p["force"],
-                                                      now=cloud_now(self.client, rows, self.image_type))
-        if exact:
-            self.plan(triggered, skipped)
-            if not to_scan:
-                return self.done("No image needs a scan.")
-        else:
-            self.module.warn("query uses %s, which no listing can filter by: the module cannot tell which images "
-                             "need a scan and starts one" % ", ".join(k for k in hs.UNPLANNABLE_KEYS if k in self.query))
         if self.check_mode:
-            self.result["changed"] = True
-            return self.done("Would start a scan task for %d image(s)." % len(self.result["images_triggered"]))
-        row = self.trigger(self.build_body(to_scan, exact))
+            return self.plan_and_start()[0]
+        with account_turn(self.client, p):
+            done, row = self.plan_and_start()
+        if done is not None:
+            return done
         if row is None and p["wait"]:
             raise _ops.ModuleError(
                 "CreateManualImageScanTask was answered (sent at %s) but no new task appeared in ListImageScanTask "
@@ -507,6 +516,26 @@ class ImageScan(_ops.ScanRun):
             task = self.wait_task(task, self.poll(task["id"]))
         return self.done("Started scan task %s for %d image(s); it is %s." % (
             task["id"], len(self.result["images_triggered"]), task["status"]))
+
+    def plan_and_start(self):
+        """``(result, None)`` when nothing is started (nothing needs a scan, or check mode), else
+        ``(None, row)``: the H2 row of the task started (``None`` when it did not show)."""
+        p = self.params
+        rows, exact = self.list_targets()
+        self.result["raw"]["images"] = rows
+        to_scan, triggered, skipped = hs.plan_grouped(rows, self.image_type, self.module.max_age, p["force"],
+                                                      now=cloud_now(self.client, rows, self.image_type))
+        if exact:
+            self.plan(triggered, skipped)
+            if not to_scan:
+                return self.done("No image needs a scan."), None
+        else:
+            self.module.warn("query uses %s, which no listing can filter by: the module cannot tell which images "
+                             "need a scan and starts one" % ", ".join(k for k in hs.UNPLANNABLE_KEYS if k in self.query))
+        if self.check_mode:
+            self.result["changed"] = True
+            return self.done("Would start a scan task for %d image(s)." % len(self.result["images_triggered"])), None
+        return None, self.trigger(self.build_body(to_scan, exact))
 
     # -- one task --------------------------------------------------------------------------------
 
@@ -784,17 +813,6 @@ class LocalImageScan(_ops.ScanRun):
             newer.setdefault(hs.row_key(row), row)
         return [newer.get(hs.row_key(row), row) for row in rows]
 
-    def turn(self):
-        """The lock of this cloud account (``_lock``): the runs that share ``lock_dir`` look and
-        trigger one after another."""
-        client = self.client
-        try:
-            path = _lock.lock_file(self.params["lock_dir"], "hss", client.base_url, client.project_id,
-                                   client.enterprise_project_id)
-        except _lock.LockError as exc:
-            raise _ops.ModuleError("%s; nothing was started" % exc)
-        return _lock.turn(path, self.params["lock_timeout"])
-
     def until_shown(self):
         """Wait until every image triggered shows the trigger's effect, or until the start
         deadline: the next run's look then sees these scans. On hosts, each look is one listing of
@@ -831,17 +849,14 @@ class LocalImageScan(_ops.ScanRun):
             return self.done("Would scan %d image(s)." % len(self.result["images_triggered"]) if to_scan else
                              "No image needs a scan.")
         if to_scan:
-            try:
-                with self.turn():
-                    # With force every image is scanned again, as asked; else nothing another run
-                    # started since the listing began is sent again.
-                    if not p["force"]:
-                        to_scan = self.plan_rows(self.last_look(self.result["raw"]["images"], listed_from))
-                    if to_scan:
-                        self.trigger(to_scan)
-                        self.until_shown()
-            except _lock.LockError as exc:
-                raise _ops.ModuleError("%s; nothing was started" % exc)
+            with account_turn(self.client, p):
+                # With force every image is scanned again, as asked; else nothing another run
+                # started since the listing began is sent again.
+                if not p["force"]:
+                    to_scan = self.plan_rows(self.last_look(self.result["raw"]["images"], listed_from))
+                if to_scan:
+                    self.trigger(to_scan)
+                    self.until_shown()
         triggered = self.result["images_triggered"]
         rows = self.result["raw"]["images"]
         refs = self.awaited()

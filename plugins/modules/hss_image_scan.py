@@ -17,6 +17,10 @@ description:
     that is being scanned, or whose last scan ended within O(max_age), is not scanned again. An image that
     failed because it is too large (C(image_oversized)) is skipped until O(force=true). When nothing needs a
     scan, no task is started and RV(images_skipped) gives the reason for each image.
+  - The runs that share O(lock_dir) (by default those of one user on one machine) take turns to list, plan,
+    trigger and find the task they started, so that a run plans on the scans the previous one started and two
+    concurrent jobs never both scan, and pay for, one image. Check mode takes no turn, and the wait for the task
+    comes after the turn.
   - O(max_age) is measured on HSS's clock, which may run ahead of or behind ours; the module measures the offset
     from the C(Date) of HSS's answers and from scan times in our future.
   - An image HSS says it will not scan (C(non_scan_reason) of ListImageLocal, C(scannable=false) of
@@ -110,6 +114,7 @@ extends_documentation_fragment:
   - cloudsec.image_scan.plan
   - cloudsec.image_scan.wait
   - cloudsec.image_scan.wait.START
+  - cloudsec.image_scan.lock
   - cloudsec.image_scan.attributes
   - cloudsec.image_scan.attributes.CHECK_MODE
   - cloudsec.image_scan.attributes.IDEMPOTENT
@@ -334,11 +339,13 @@ error:
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _hss_shapes as hs
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_module import HssModule
 from ansible_collections.cloudsec.image_scan.plugins.module_utils._hss_ops import ImageScan
-from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import scan_argument_spec, start_argument_spec
+from ansible_collections.cloudsec.image_scan.plugins.module_utils._module import (
+    lock_argument_spec, scan_argument_spec, start_argument_spec)
 
 
 def argument_spec():
     spec = start_argument_spec()
+    spec.update(lock_argument_spec())
     spec.update(scan_argument_spec(dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         image_type=dict(type="str", default="registry", choices=list(hs.IMAGE_TYPES)),

@@ -12,7 +12,9 @@ test sets. List APIs page their rows by ``offset``/``limit`` as HSS does.
 from __future__ import annotations
 
 import email.utils
+import fcntl
 import json
+import os
 import re
 from urllib.parse import parse_qsl, urlsplit
 
@@ -257,3 +259,20 @@ def local_row(image_id="li-1", name="nginx", version="1.25", host="node-01", sta
     if severity:
         row["severity_level"] = severity
     return row
+
+
+# -- turns to trigger ---------------------------------------------------------------------------
+
+
+def lock_held(path):
+    """Whether another holder has the lock file ``path`` now (``None``: no such file yet)."""
+    if path is None or not os.path.exists(path):
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -7,12 +7,15 @@ ambiguous failures, waiting, stopping, and input checks that send nothing."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+
 import pytest
 
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_image_scan
 
 from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import (
-    NOW_MS, SECRET, install, lister, local_row, registry_image, registry_row, run_module, task_row)
+    NOW_MS, SECRET, install, lister, local_row, lock_held, registry_image, registry_row, run_module, task_row)
 
 H1 = "CreateManualImageScanTask"
 H2 = "ListImageScanTask"
@@ -628,3 +631,72 @@ def test_local_images_with_a_non_scan_reason_are_left_out_of_h1(hss, capsys):
     result = run({"image_type": "local", "all_images": True}, capsys)
     assert result["changed"] is False and fake.ops(H1) == 0
     assert result["images_skipped"][0]["unscannable_reason"] == "no licence"
+
+
+# -- turns to trigger ---------------------------------------------------------------------------
+
+
+def registry_job(fake):
+    """One registry image that needs a scan; H2 lists the task H1 created from the lookup on."""
+    row = registry_row()
+    fake.on("ListRegistryImages", lister([row]))
+    created = []
+    fake.on(H1, lambda call: created.append(True) or {})
+
+    def tasks(call):
+        rows = [task_row("t-new", status=100)] if created else []
+        return {"total_num": len(rows), "data_list": rows}
+
+    fake.on(H2, tasks)
+    return row
+
+
+def test_the_listing_plan_trigger_and_task_lookup_happen_in_the_accounts_turn(hss, capsys, tmp_path):
+    fake, dummy = hss
+    row = registry_job(fake)
+    held = []
+
+    def noting(handler):
+        def answer(call):
+            found = [str(name) for name in tmp_path.iterdir()]
+            held.append((call.op, bool(found) and lock_held(found[0])))
+            return handler(call)
+        return answer
+
+    for op in ("ListRegistryImages", H1, H2):
+        fake.on(op, noting(fake.handlers[op][0]))
+    result = run({"images": [registry_image(row)], "wait_sleep": 1, "lock_dir": str(tmp_path)}, capsys)
+    assert not result.get("failed"), result
+    assert result["task"]["id"] == "t-new"
+    # The listing, the tasks known before, the trigger and the lookup that finds its task hold the
+    # lock; the wait for the task (here one poll) comes after the turn.
+    ops = [op for op, dummy in held]
+    trigger = ops.index(H1)
+    assert ops[0] == "ListRegistryImages" and ops[trigger + 1] == H2, held
+    assert all(locked for op, locked in held[:trigger + 2]), held
+    assert held[trigger + 2:] == [(H2, False)], held
+
+
+def test_a_registry_run_that_gets_no_turn_lists_nothing_and_starts_nothing(hss, capsys, tmp_path):
+    fake, clock = hss
+    row = registry_job(fake)
+    run({"images": [registry_image(row)], "wait": False, "lock_dir": str(tmp_path)}, capsys)
+    (path,) = list(tmp_path.iterdir())
+    fake.calls[:] = []
+    lock = os.open(str(path), os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        result = run({"images": [registry_image(row)], "lock_dir": str(tmp_path), "lock_timeout": 5}, capsys)
+    finally:
+        os.close(lock)
+    assert result["failed"] and result["changed"] is False
+    assert "lock_timeout (5 seconds)" in result["msg"] and "nothing was started" in result["msg"]
+    assert fake.calls == []
+
+
+def test_check_mode_takes_no_turn(hss, capsys, tmp_path):
+    fake, dummy = hss
+    row = registry_job(fake)
+    result = run({"images": [registry_image(row)], "lock_dir": str(tmp_path)}, capsys, check_mode=True)
+    assert result["changed"] is True and fake.of(H1) == []
+    assert list(tmp_path.iterdir()) == []

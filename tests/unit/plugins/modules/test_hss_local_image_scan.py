@@ -17,7 +17,8 @@ import pytest
 from ansible_collections.cloudsec.image_scan.plugins.module_utils import _lock
 from ansible_collections.cloudsec.image_scan.plugins.modules import hss_local_image_scan
 
-from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import NOW_MS, install, lister, local_row, run_module
+from ansible_collections.cloudsec.image_scan.tests.unit.plugins.modules.hss_fakes import (
+    NOW_MS, install, lister, local_row, lock_held, run_module)
 
 H3 = "BatchScanLocalImage"
 H5 = "ListImageLocal"
@@ -690,18 +691,6 @@ def test_force_and_check_mode_take_no_last_look(hss, capsys, force):
 
 
 # -- turns to trigger -------------------------------------------------------------------------------
-
-
-def lock_held(path):
-    """Whether another holder has the lock file ``path`` now."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def test_the_last_look_the_trigger_and_its_effect_happen_in_the_accounts_turn(hss, capsys, tmp_path):
