@@ -495,9 +495,7 @@ class ImageScan(_ops.ScanRun):
         """List, plan and trigger in the account's turn (check mode takes none): the runs that
         share ``lock_dir`` then plan on what the previous one started. The wait comes after it."""
         p = self.params
-        if self.check_mode:
-            return self.plan_and_start()[0]
-        with account_turn(self.client, p):
+        with contextlib.nullcontext() if self.check_mode else account_turn(self.client, p):
             done, row = self.plan_and_start()
         if done is not None:
             return done
@@ -817,18 +815,24 @@ class LocalImageScan(_ops.ScanRun):
         """Wait until every image triggered shows the trigger's effect, or until the start
         deadline: the next run's look then sees these scans. On hosts, each look is one listing of
         the targeted rows in every state (the rows in progress and those whose scan already ended
-        at once); else the listings of ``look_effects``. What does not show by then is for the wait (or the next run) to find out;
-        ``trigger_shown`` says whether everything showed."""
+        at once); else the listings of ``look_effects``. What does not show by then is for the
+        wait (or the next run) to find out; ``trigger_shown`` says whether everything showed."""
         p = self.params
         effects = _ops.Effects(self.result["images_triggered"], _ref_key, p["start_timeout"], started=self.started)
-        effects.see_keys(self.shown)
-        while effects.unconfirmed() and not effects.expired():
-            if self.params["host_ids"] is not None or self.host_filters:
+        on_hosts = p["host_ids"] is not None or bool(self.host_filters)
+
+        def look():
+            if on_hosts:
                 effects.see(hs.normalise_image(row, "local") for row in self.list_rows(final=True))
             else:
                 self.look_effects(effects)
-            if effects.unconfirmed():
-                _clock.sleep(min(p["wait_sleep"], max(effects.start_deadline - _clock.monotonic(), 0)))
+            return effects.unconfirmed()
+
+        try:
+            _ops.wait_for(look, lambda unconfirmed: not unconfirmed,
+                          max(effects.start_deadline - _clock.monotonic(), 0), p["wait_sleep"])
+        except _ops.WaitTimeout:
+            pass
         self.shown.update(effects.confirmed)
         self.result["trigger_shown"] = not effects.unconfirmed()
 
