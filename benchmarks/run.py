@@ -5,7 +5,8 @@
     make bench-short  # every measurement once on 20 hosts, and a check of the output (make test)
     python benchmarks/run.py [--sizes 200,1000,5000,10000] [--slice-sizes 200,1000] [--slices 4]
                              [--images-per-host 5] [--image-seconds 0.02] [--scan-parallelism 10]
-                             [--wait-sleep 1] [--calls 20] [--providers hss,tcss]
+                             [--wait-sleep 1] [--calls 20] [--providers hss,tcss] [--gc-sizes ...]
+                             [--defaults-sizes 1000]
                              [--results benchmarks/results.md] [--out benchmarks/out]
                              [--render FILE.json] [--short]
 
@@ -17,13 +18,17 @@ TCSS the emulator is reset (every image unscanned) and measured:
 - the role: ``ansible-playbook playbooks/scan_images.yml`` over a generated inventory of the
   emulator's hosts (local connection);
 - the same job written as a plain script on the official SDKs (``benchmarks/sdk_job.py``);
+- at the sizes of ``--gc-sizes``: the role again with the collection's ``gc_freeze`` callback;
+- at the sizes of ``--defaults-sizes`` (1000): the role again with its default
+  ``image_scan_findings=false``, whose facts are about a third of the size;
 - at the sizes of ``--slice-sizes``: the role as AWX runs a sliced job, ``--slices`` concurrent
   ``ansible-playbook`` processes, slice k with the hosts ``hosts[k-1::n]``, against the same
   emulator (reset once before all of them).
 
 Once per size, the per-host floor: ``benchmarks/floor.yml``, one skipped task on every host of
 the same inventory; the role's per-host tasks are stated as a ratio to it. The same playbook also
-times the fact floor: the cheapest task that leaves every host a fact of the role's size
+times the run floor, a task that runs on every host and leaves nothing, and the fact floor: the
+cheapest task that leaves every host a fact of the role's size
 (``benchmarks/action_plugins/bench_fact.py``), what that fact alone costs, and
 ``benchmarks/floor_role.yml`` the same task as the one task of a role (Ansible ends a role with an
 implicit task on every host), what a role that leaves such a fact costs. Then, on the first
@@ -322,10 +327,17 @@ def timer_env(emulator, timer, gc_freeze=False):
     return env
 
 
-def role_cmd(provider, inventory, args):
+#: What the role collects by default: no findings (a host's fact without them is about a third of
+#: the size). The run with the role's defaults replaces ROLE_VARS' image_scan_findings=true by this.
+DEFAULT_FINDINGS = "image_scan_findings=false"
+
+
+def role_cmd(provider, inventory, args, findings=True):
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", inventory, "playbooks/scan_images.yml",
            "-e", "image_scan_provider=%s" % provider]
     for var in ROLE_VARS + ("image_scan_wait_sleep=%d" % args.wait_sleep,):
+        if not findings and var.startswith("image_scan_findings="):
+            var = DEFAULT_FINDINGS
         cmd += ["-e", var]
     return cmd
 
@@ -342,12 +354,12 @@ def emulator_figures(emulator, result, cpu):
     return result
 
 
-def run_role(emulator, provider, hosts, inventory, args, gc_freeze=False):
-    tag = "role-%s%s-%d" % ("gc-" if gc_freeze else "", provider, hosts)
+def run_role(emulator, provider, hosts, inventory, args, gc_freeze=False, findings=True):
+    tag = "role-%s%s%s-%d" % ("gc-" if gc_freeze else "", "" if findings else "defaults-", provider, hosts)
     timer = os.path.join(OUT, tag + ".tasks.json")
     emulator.admin("POST", "reset")
     cpu = emulator.cpu_seconds()
-    result = measure(role_cmd(provider, inventory, args), timer_env(emulator, timer, gc_freeze),
+    result = measure(role_cmd(provider, inventory, args, findings), timer_env(emulator, timer, gc_freeze),
                      os.path.join(OUT, tag + ".log"))
     if gc_freeze:
         result["command"] = "ANSIBLE_CALLBACKS_ENABLED=%s " % GC_FREEZE + result["command"]
@@ -513,7 +525,8 @@ def job_rows(data):
             pair = run["jobs"].get(provider)
             if not pair:
                 continue
-            for label, key in (("role", "role"), ("SDK script", "sdk"), ("role with gc_freeze", "role_gc")):
+            for label, key in (("role", "role"), ("SDK script", "sdk"), ("role with gc_freeze", "role_gc"),
+                               ("role with its default findings=false", "role_defaults")):
                 res = pair.get(key)
                 if res is None:
                     continue
@@ -663,10 +676,12 @@ def per_host_ms(res, hosts):
     return None if seconds is None else 1000.0 * seconds / hosts
 
 
-#: The tasks of benchmarks/floor.yml: the floor, and the fact floor; and of benchmarks/floor_role.yml:
-#: the fact floor of a role (its time runs to the end of the playbook, the role's implicit last task
-#: on every host included, as the image_scan role's gate task's does).
+#: The tasks of benchmarks/floor.yml: the floor, the run floor (a task that runs and leaves
+#: nothing) and the fact floor; and of benchmarks/floor_role.yml: the fact floor of a role (its time
+#: runs to the end of the playbook, the role's implicit last task on every host included, as the
+#: image_scan role's gate task's does).
 FLOOR_TASK = "One skipped task on every host"
+RUN_FLOOR_TASK = "One task on every host that runs and leaves nothing"
 FACT_FLOOR_TASK = "One task on every host that leaves it a fact of the role's size"
 ROLE_FACT_FLOOR_TASK = "One task of a role on every host that leaves it a fact of the role's size"
 
@@ -691,7 +706,9 @@ def ratios(data, run, provider):
     """The ratios the targets are about, for one fleet size and cloud."""
     pair = run["jobs"].get(provider) or {}
     role, sdk, sliced, gc = pair.get("role"), pair.get("sdk"), pair.get("sliced"), pair.get("role_gc")
+    defaults = pair.get("role_defaults")
     floor = task_ms(run.get("floor"), FLOOR_TASK, run["hosts"])
+    run_floor_ms = task_ms(run.get("floor"), RUN_FLOOR_TASK, run["hosts"])
     fact_floor = task_ms(run.get("floor"), FACT_FLOOR_TASK, run["hosts"])
     role_fact_floor = task_ms(run.get("floor"), ROLE_FACT_FLOOR_TASK, run["hosts"])
     row = {
@@ -701,6 +718,8 @@ def ratios(data, run, provider):
         "role_pss": role and role["peak_pss_mib"],
         "per_host": per_host_ms(role, run["hosts"]), "floor": floor,
         "per_host_floor": ratio_value(per_host_ms(role, run["hosts"]), floor),
+        "run_floor": run_floor_ms,
+        "run_floor_ratio": ratio_value(run_floor_ms, floor),
         "fact_floor": fact_floor,
         "fact_floor_ratio": ratio_value(fact_floor, floor),
         "per_host_fact_floor": ratio_value(per_host_ms(role, run["hosts"]), fact_floor),
@@ -713,6 +732,9 @@ def ratios(data, run, provider):
         "gc_wall": ratio_value(gc and gc["wall"], sdk and sdk["wall"]),
         "gc_pss": gc and gc["peak_pss_mib"],
         "gc_per_host_floor": ratio_value(per_host_ms(gc, run["hosts"]), floor),
+        "defaults_pss": defaults and defaults["peak_pss_mib"],
+        "defaults_per_host": per_host_ms(defaults, run["hosts"]),
+        "defaults_per_host_floor": ratio_value(per_host_ms(defaults, run["hosts"]), floor),
         "role_twice": role["scanned_twice"][provider] if role else None,
     }
     return row
@@ -728,8 +750,11 @@ def ratio_rows(data):
              "fact floor / floor | role per-host / fact floor | role fact floor ms / host | role fact floor / floor | "
              "**role per-host / role fact floor** | sliced / one job wall | "
              "sliced / one job API calls | images scanned twice (sliced; one job) | with gc_freeze: role / SDK wall | "
-             "with gc_freeze: role peak PSS MiB | with gc_freeze: **role per-host / floor** |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "with gc_freeze: role peak PSS MiB | with gc_freeze: **role per-host / floor** | "
+             "run floor / floor | with default findings=false: role per-host ms / host | "
+             "with default findings=false: **role per-host / floor** |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             "---:|---:|---:|"]
     for run in data["fleets"]:
         for provider in data["providers"]:
             if provider not in run["jobs"]:
@@ -737,19 +762,22 @@ def ratio_rows(data):
             r = ratios(data, run, provider)
             twice = "%s; %s" % ("-" if r["twice"] is None else r["twice"], "-" if r["role_twice"] is None else r["role_twice"])
             row = "| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | **%s** | %s | %s | %s " \
-                  "| %s | %s | **%s** |"
+                  "| %s | %s | **%s** | %s | %s | **%s** |"
             lines.append(row % (
                 CLOUD[provider], run["hosts"], x(r["wall"]), x(r["calls"]), x(r["pss"]), fmt(r["role_pss"], 0),
                 fmt(r["per_host"]), fmt(r["floor"]), x(r["per_host_floor"]), fmt(r["fact_floor"]),
                 x(r["fact_floor_ratio"]), x(r["per_host_fact_floor"]), fmt(r["role_fact_floor"]),
                 x(r["role_fact_floor_ratio"]), x(r["per_host_role_fact_floor"]), x(r["sliced_wall"]),
-                x(r["sliced_calls"]), twice, x(r["gc_wall"]), fmt(r["gc_pss"], 0), x(r["gc_per_host_floor"])))
+                x(r["sliced_calls"]), twice, x(r["gc_wall"]), fmt(r["gc_pss"], 0), x(r["gc_per_host_floor"]),
+                x(r["run_floor_ratio"]), fmt(r["defaults_per_host"]), x(r["defaults_per_host_floor"])))
     return lines
 
 
 #: (what, provider or None for both, fleet size, key of ratios(), limit, how the figure reads)
 TARGETS = (
     ("role per-host cost / one skipped per-host task", None, 1000, "per_host_floor", 1.5, "x"),
+    ("with the role's default image_scan_findings=false: role per-host cost / one skipped per-host task", None, 1000,
+     "defaults_per_host_floor", 1.5, "x"),
     ("API calls, role / SDK script", None, 1000, "calls", 1.0, "x"),
     ("wall time, role / SDK script", "hss", 1000, "wall", 2.0, "x"),
     ("wall time, role / SDK script", "tcss", 1000, "wall", 1.2, "x"),
@@ -790,17 +818,20 @@ def target_rows(data):
 
 def floor_rows(data):
     lines = ["| hosts | floor playbook wall s | the skipped per-host task: ms / host | "
+             "the task that runs and leaves nothing: ms / host | run floor / floor | "
              "the task that only leaves a fact of the role's size: ms / host | fact floor / floor | "
              "the same task as a role's one task: ms / host | role fact floor / floor |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in data["fleets"]:
         floor = run.get("floor")
         if floor:
             skipped = task_ms(floor, FLOOR_TASK, run["hosts"])
+            ran = task_ms(floor, RUN_FLOOR_TASK, run["hosts"])
             fact = task_ms(floor, FACT_FLOOR_TASK, run["hosts"])
             role_fact = task_ms(floor, ROLE_FACT_FLOOR_TASK, run["hosts"])
-            lines.append("| %d | %s | %s | %s | %s | %s | %s |" % (
-                run["hosts"], fmt(floor["wall"]), fmt(skipped), fmt(fact), x(ratio_value(fact, skipped)),
+            lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                run["hosts"], fmt(floor["wall"]), fmt(skipped), fmt(ran), x(ratio_value(ran, skipped)),
+                fmt(fact), x(ratio_value(fact, skipped)),
                 fmt(role_fact), x(ratio_value(role_fact, skipped))))
     return lines
 
@@ -870,6 +901,8 @@ def render(data):
                 lines.append(pair["sdk"]["command"])
                 if pair.get("role_gc"):
                     lines.append(pair["role_gc"]["command"])
+                if pair.get("role_defaults"):
+                    lines.append(pair["role_defaults"]["command"])
                 if pair.get("sliced"):
                     lines.append("# %d slices at once:" % pair["sliced"]["slices"])
                     lines.extend(pair["sliced"]["commands"])
@@ -911,7 +944,8 @@ def render(data):
               "`ansible-playbook -i INVENTORY benchmarks/floor.yml`: one `run_once` task, then one task on every "
               "host, skipped (`when: false`). A role that can fail hosts one by one needs at least one task on "
               "every host; this is what that task costs on this machine, without any work in it. Then one task "
-              "on every host that only leaves it a fact of the role's size (`bench_fact`, a host's fact from a "
+              "on every host that runs and leaves nothing (`bench_fact` with `fact: false`): what running the task "
+              "adds, before any fact. Then one task on every host that only leaves it a fact of the role's size (`bench_fact`, a host's fact from a "
               "1,000-host TCSS run with findings, about 9 KB of JSON): what Ansible's handling of such a fact "
               "costs, whatever computes it. Then, in a playbook of its own (`benchmarks/floor_role.yml`), the same "
               "task as the one task of a role (`benchmarks/roles/bench_fact_role`): Ansible ends every role with "
@@ -1023,14 +1057,16 @@ def check(data):
         floor = run.get("floor")
         need(floor and floor["rc"] == 0, "%d hosts: the floor playbook did not run" % hosts)
         need(task_ms(floor, FLOOR_TASK, hosts), "%d hosts: no per-host task in the floor's timings" % hosts)
-        for name in (FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK):
+        for name in (RUN_FLOOR_TASK, FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK):
             need(task_ms(floor, name, hosts), "%d hosts: no task %r in the floor's timings" % (hosts, name))
         for provider in data["providers"]:
             where = "%s %d hosts" % (CLOUD[provider], hosts)
             pair = run["jobs"].get(provider) or {}
             sliced_here = hosts in data["options"]["slice_sizes"] and provider in data["options"]["slice_providers"]
             gc_here = hosts in data["options"].get("gc_sizes", [])
-            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()) + (("role_gc",) if gc_here else ()):
+            defaults_here = hosts in data["options"].get("defaults_sizes", [])
+            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()) + (("role_gc",) if gc_here else ()) + (
+                    ("role_defaults",) if defaults_here else ()):
                 res = pair.get(key)
                 need(res is not None, "%s: no %s run" % (where, key))
                 if res is None:
@@ -1082,6 +1118,9 @@ def main(argv=None):
     parser.add_argument("--gc-sizes", default=None,
                         help="fleet sizes at which the role runs a second time with the collection's gc_freeze "
                         "callback (default: every size; empty: none)")
+    parser.add_argument("--defaults-sizes", default=None,
+                        help="fleet sizes at which the role runs a second time with its default image_scan_findings=false "
+                        "(default: 1000 where it is measured, --short: every size; empty: none)")
     parser.add_argument("--slices", type=int, default=4, help="concurrent slices of the sliced job (default 4)")
     parser.add_argument("--images-per-host", type=int, default=5)
     parser.add_argument("--image-seconds", type=float, default=0.02, help="the emulator's --image-seconds")
@@ -1137,10 +1176,14 @@ def main(argv=None):
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
     slice_providers = [p.strip() for p in (args.slice_providers or args.providers).split(",") if p.strip()]
     gc_sizes = sizes if args.gc_sizes is None else [int(size) for size in args.gc_sizes.split(",") if size.strip()]
+    if args.defaults_sizes is None:
+        defaults_sizes = sizes if args.short else [size for size in sizes if size == 1000]
+    else:
+        defaults_sizes = [int(size) for size in args.defaults_sizes.split(",") if size.strip()]
     data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None, "argv": argv,
             "note": args.note,
             "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices, "gc_sizes": gc_sizes,
-                        "slice_providers": slice_providers,
+                        "defaults_sizes": defaults_sizes, "slice_providers": slice_providers,
                         "images_per_host": args.images_per_host, "image_seconds": args.image_seconds,
                         "scan_parallelism": args.scan_parallelism, "wait_sleep": args.wait_sleep,
                         "calls": args.calls}}
@@ -1164,9 +1207,10 @@ def main(argv=None):
                    "emulator": show([os.path.join(BIN, "python")] + emulator.cmd[1:])}
             data["fleets"].append(run)
             run["floor"] = run_floor(emulator, hosts, inventory)
-            print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (a fact of the role's size: %.1f; "
-                  "in a role: %.1f)" % (
+            print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (run, no fact: %.1f; a fact of the "
+                  "role's size: %.1f; in a role: %.1f)" % (
                       hosts, run["floor"]["rc"], run["floor"]["wall"], task_ms(run["floor"], FLOOR_TASK, hosts) or 0,
+                      task_ms(run["floor"], RUN_FLOOR_TASK, hosts) or 0,
                       task_ms(run["floor"], FACT_FLOOR_TASK, hosts) or 0,
                       task_ms(run["floor"], ROLE_FACT_FLOOR_TASK, hosts) or 0), flush=True)
             if run["floor"]["rc"] != 0:
@@ -1176,6 +1220,9 @@ def main(argv=None):
                 jobs = [("role", run_role), ("sdk", run_sdk)]
                 if hosts in gc_sizes:
                     jobs.append(("role_gc", lambda emu, prov, size, inv, opts: run_role(emu, prov, size, inv, opts, True)))
+                if hosts in defaults_sizes:
+                    jobs.append(("role_defaults", lambda emu, prov, size, inv, opts: run_role(
+                        emu, prov, size, inv, opts, findings=False)))
                 if hosts in slice_sizes and provider in slice_providers:
                     jobs.append(("sliced", lambda emu, prov, size, _inv, opts: run_sliced(emu, prov, size, names, opts)))
                 for key, job in jobs:
