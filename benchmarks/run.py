@@ -31,7 +31,8 @@ times the run floor, a task that runs on every host and leaves nothing, and the 
 cheapest task that leaves every host a fact of the role's size
 (``benchmarks/action_plugins/bench_fact.py``), what that fact alone costs, and
 ``benchmarks/floor_role.yml`` the same task as the one task of a role (Ansible ends a role with an
-implicit task on every host), what a role that leaves such a fact costs. Then, on the first
+implicit task on every host), what a role that leaves such a fact costs, after the task that runs
+and leaves nothing as a role's one task (``benchmarks/roles/bench_run_role``). Then, on the first
 emulator, one module run (``hss_image_scan_task_info``) is compared with ``ansible.builtin.uri``
 making the same single call (``benchmarks/module_vs_uri.yml``).
 
@@ -682,6 +683,7 @@ def per_host_ms(res, hosts):
 #: image_scan role's gate task's does).
 FLOOR_TASK = "One skipped task on every host"
 RUN_FLOOR_TASK = "One task on every host that runs and leaves nothing"
+ROLE_RUN_FLOOR_TASK = "One task of a role on every host that runs and leaves nothing"
 FACT_FLOOR_TASK = "One task on every host that leaves it a fact of the role's size"
 ROLE_FACT_FLOOR_TASK = "One task of a role on every host that leaves it a fact of the role's size"
 
@@ -709,6 +711,7 @@ def ratios(data, run, provider):
     defaults = pair.get("role_defaults")
     floor = task_ms(run.get("floor"), FLOOR_TASK, run["hosts"])
     run_floor_ms = task_ms(run.get("floor"), RUN_FLOOR_TASK, run["hosts"])
+    role_run_floor = task_ms(run.get("floor"), ROLE_RUN_FLOOR_TASK, run["hosts"])
     fact_floor = task_ms(run.get("floor"), FACT_FLOOR_TASK, run["hosts"])
     role_fact_floor = task_ms(run.get("floor"), ROLE_FACT_FLOOR_TASK, run["hosts"])
     row = {
@@ -720,6 +723,7 @@ def ratios(data, run, provider):
         "per_host_floor": ratio_value(per_host_ms(role, run["hosts"]), floor),
         "run_floor": run_floor_ms,
         "run_floor_ratio": ratio_value(run_floor_ms, floor),
+        "role_run_floor_ratio": ratio_value(role_run_floor, floor),
         "fact_floor": fact_floor,
         "fact_floor_ratio": ratio_value(fact_floor, floor),
         "per_host_fact_floor": ratio_value(per_host_ms(role, run["hosts"]), fact_floor),
@@ -751,10 +755,10 @@ def ratio_rows(data):
              "**role per-host / role fact floor** | sliced / one job wall | "
              "sliced / one job API calls | images scanned twice (sliced; one job) | with gc_freeze: role / SDK wall | "
              "with gc_freeze: role peak PSS MiB | with gc_freeze: **role per-host / floor** | "
-             "run floor / floor | with default findings=false: role per-host ms / host | "
+             "run floor / floor | role run floor / floor | with default findings=false: role per-host ms / host | "
              "with default findings=false: **role per-host / floor** |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-             "---:|---:|---:|"]
+             "---:|---:|---:|---:|"]
     for run in data["fleets"]:
         for provider in data["providers"]:
             if provider not in run["jobs"]:
@@ -762,14 +766,14 @@ def ratio_rows(data):
             r = ratios(data, run, provider)
             twice = "%s; %s" % ("-" if r["twice"] is None else r["twice"], "-" if r["role_twice"] is None else r["role_twice"])
             row = "| %s | %d | %s | %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s | %s | **%s** | %s | %s | %s " \
-                  "| %s | %s | **%s** | %s | %s | **%s** |"
+                  "| %s | %s | **%s** | %s | %s | %s | **%s** |"
             lines.append(row % (
                 CLOUD[provider], run["hosts"], x(r["wall"]), x(r["calls"]), x(r["pss"]), fmt(r["role_pss"], 0),
                 fmt(r["per_host"]), fmt(r["floor"]), x(r["per_host_floor"]), fmt(r["fact_floor"]),
                 x(r["fact_floor_ratio"]), x(r["per_host_fact_floor"]), fmt(r["role_fact_floor"]),
                 x(r["role_fact_floor_ratio"]), x(r["per_host_role_fact_floor"]), x(r["sliced_wall"]),
                 x(r["sliced_calls"]), twice, x(r["gc_wall"]), fmt(r["gc_pss"], 0), x(r["gc_per_host_floor"]),
-                x(r["run_floor_ratio"]), fmt(r["defaults_per_host"]), x(r["defaults_per_host_floor"])))
+                x(r["run_floor_ratio"]), x(r["role_run_floor_ratio"]), fmt(r["defaults_per_host"]), x(r["defaults_per_host_floor"])))
     return lines
 
 
@@ -820,8 +824,9 @@ def floor_rows(data):
     lines = ["| hosts | floor playbook wall s | the skipped per-host task: ms / host | "
              "the task that runs and leaves nothing: ms / host | run floor / floor | "
              "the task that only leaves a fact of the role's size: ms / host | fact floor / floor | "
-             "the same task as a role's one task: ms / host | role fact floor / floor |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "the same task as a role's one task: ms / host | role fact floor / floor | "
+             "the task that runs and leaves nothing as a role's one task: ms / host | role run floor / floor |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for run in data["fleets"]:
         floor = run.get("floor")
         if floor:
@@ -829,10 +834,11 @@ def floor_rows(data):
             ran = task_ms(floor, RUN_FLOOR_TASK, run["hosts"])
             fact = task_ms(floor, FACT_FLOOR_TASK, run["hosts"])
             role_fact = task_ms(floor, ROLE_FACT_FLOOR_TASK, run["hosts"])
-            lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            role_ran = task_ms(floor, ROLE_RUN_FLOOR_TASK, run["hosts"])
+            lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 run["hosts"], fmt(floor["wall"]), fmt(skipped), fmt(ran), x(ratio_value(ran, skipped)),
                 fmt(fact), x(ratio_value(fact, skipped)),
-                fmt(role_fact), x(ratio_value(role_fact, skipped))))
+                fmt(role_fact), x(ratio_value(role_fact, skipped)), fmt(role_ran), x(ratio_value(role_ran, skipped))))
     return lines
 
 
@@ -951,7 +957,9 @@ def render(data):
               "task as the one task of a role (`benchmarks/roles/bench_fact_role`): Ansible ends every role with "
               "an implicit task on every host (`meta: role_complete`), which works out the host's variables, its "
               "new fact among them, once more; that time counts in the role's last task, as it does in the "
-              "image_scan role's gate task.", ""]
+              "image_scan role's gate task. Before it, in the same playbook, the task that runs and leaves nothing "
+              "as the one task of a role (`benchmarks/roles/bench_run_role`): what any role whose one task runs on "
+              "every host costs, before that task does anything or leaves any fact.", ""]
     lines += floor_rows(data)
     found_sliced = sliced_rows(data)
     if len(found_sliced) > 2:
@@ -1057,7 +1065,7 @@ def check(data):
         floor = run.get("floor")
         need(floor and floor["rc"] == 0, "%d hosts: the floor playbook did not run" % hosts)
         need(task_ms(floor, FLOOR_TASK, hosts), "%d hosts: no per-host task in the floor's timings" % hosts)
-        for name in (RUN_FLOOR_TASK, FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK):
+        for name in (RUN_FLOOR_TASK, FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK, ROLE_RUN_FLOOR_TASK):
             need(task_ms(floor, name, hosts), "%d hosts: no task %r in the floor's timings" % (hosts, name))
         for provider in data["providers"]:
             where = "%s %d hosts" % (CLOUD[provider], hosts)
@@ -1208,11 +1216,12 @@ def main(argv=None):
             data["fleets"].append(run)
             run["floor"] = run_floor(emulator, hosts, inventory)
             print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (run, no fact: %.1f; a fact of the "
-                  "role's size: %.1f; in a role: %.1f)" % (
+                  "role's size: %.1f; in a role: %.1f; run in a role: %.1f)" % (
                       hosts, run["floor"]["rc"], run["floor"]["wall"], task_ms(run["floor"], FLOOR_TASK, hosts) or 0,
                       task_ms(run["floor"], RUN_FLOOR_TASK, hosts) or 0,
                       task_ms(run["floor"], FACT_FLOOR_TASK, hosts) or 0,
-                      task_ms(run["floor"], ROLE_FACT_FLOOR_TASK, hosts) or 0), flush=True)
+                      task_ms(run["floor"], ROLE_FACT_FLOOR_TASK, hosts) or 0,
+                      task_ms(run["floor"], ROLE_RUN_FLOOR_TASK, hosts) or 0), flush=True)
             if run["floor"]["rc"] != 0:
                 failed.append("floor %d (see %s)" % (hosts, run["floor"]["log"]))
             for provider in providers:
