@@ -538,7 +538,9 @@ def job_rows(data):
                     fmt(res["peak_pss_mib"], 0), fmt(res["largest_rss_mib"], 0), calls,
                     fmt(calls / float(run["hosts"]), 2), res["stats"]["images_scanned"][provider],
                     fmt(res["emulator_cpu"])))
-            role, sdk = pair["role"], pair["sdk"]
+            role, sdk = pair["role"], pair.get("sdk")
+            if sdk is None:
+                continue
             lines.append("| %s | %d | **role / SDK** | **%s** | **%s** | **%s** | **%s** | **%s** | | | |" % (
                 CLOUD[provider], run["hosts"], ratio(role["wall"], sdk["wall"]), ratio(role["cpu"], sdk["cpu"]),
                 ratio(role["peak_pss_mib"], sdk["peak_pss_mib"]), ratio(role["largest_rss_mib"], sdk["largest_rss_mib"]),
@@ -552,7 +554,8 @@ def calls_rows(data, provider):
         pair = run["jobs"].get(provider)
         if pair:
             columns.append(("role %d" % run["hosts"], api_calls(pair["role"]["stats"])[0]))
-            columns.append(("SDK %d" % run["hosts"], api_calls(pair["sdk"]["stats"])[0]))
+            if pair.get("sdk"):
+                columns.append(("SDK %d" % run["hosts"], api_calls(pair["sdk"]["stats"])[0]))
     ops = sorted(set(op for dummy, calls in columns for op in calls))
     lines = ["| %s API | %s |" % (CLOUD[provider], " | ".join(name for name, dummy in columns)),
              "|---|%s" % ("---:|" * len(columns))]
@@ -626,11 +629,14 @@ def highlights(data):
     lines = []
     if not data["fleets"]:
         return lines
-    run = data["fleets"][-1]
+    compared = [run for run in data["fleets"] if any(pair.get("sdk") for pair in run["jobs"].values())]
+    if not compared:
+        return lines
+    run = compared[-1]
     hosts = run["hosts"]
     for provider in data["providers"]:
         pair = run["jobs"].get(provider)
-        if not pair or not pair["role"].get("tasks"):
+        if not pair or not pair["role"].get("tasks") or not pair.get("sdk"):
             continue
         role, sdk = pair["role"], pair["sdk"]
         role_calls, sdk_calls = api_calls(role["stats"])[1], api_calls(sdk["stats"])[1]
@@ -904,7 +910,8 @@ def render(data):
             pair = run["jobs"].get(provider)
             if pair:
                 lines.append(pair["role"]["command"])
-                lines.append(pair["sdk"]["command"])
+                if pair.get("sdk"):
+                    lines.append(pair["sdk"]["command"])
                 if pair.get("role_gc"):
                     lines.append(pair["role_gc"]["command"])
                 if pair.get("role_defaults"):
@@ -1062,19 +1069,21 @@ def check(data):
     need(data["fleets"], "no fleet was measured")
     for run in data["fleets"]:
         hosts = run["hosts"]
+        role_only = hosts in data["options"].get("role_only_sizes", [])
         floor = run.get("floor")
-        need(floor and floor["rc"] == 0, "%d hosts: the floor playbook did not run" % hosts)
-        need(task_ms(floor, FLOOR_TASK, hosts), "%d hosts: no per-host task in the floor's timings" % hosts)
-        for name in (RUN_FLOOR_TASK, FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK, ROLE_RUN_FLOOR_TASK):
-            need(task_ms(floor, name, hosts), "%d hosts: no task %r in the floor's timings" % (hosts, name))
+        if not role_only:
+            need(floor and floor["rc"] == 0, "%d hosts: the floor playbook did not run" % hosts)
+            need(task_ms(floor, FLOOR_TASK, hosts), "%d hosts: no per-host task in the floor's timings" % hosts)
+            for name in (RUN_FLOOR_TASK, FACT_FLOOR_TASK, ROLE_FACT_FLOOR_TASK, ROLE_RUN_FLOOR_TASK):
+                need(task_ms(floor, name, hosts), "%d hosts: no task %r in the floor's timings" % (hosts, name))
         for provider in data["providers"]:
             where = "%s %d hosts" % (CLOUD[provider], hosts)
             pair = run["jobs"].get(provider) or {}
             sliced_here = hosts in data["options"]["slice_sizes"] and provider in data["options"]["slice_providers"]
             gc_here = hosts in data["options"].get("gc_sizes", [])
             defaults_here = hosts in data["options"].get("defaults_sizes", [])
-            for key in ("role", "sdk") + (("sliced",) if sliced_here else ()) + (("role_gc",) if gc_here else ()) + (
-                    ("role_defaults",) if defaults_here else ()):
+            for key in ("role",) + (() if role_only else ("sdk",)) + (("sliced",) if sliced_here else ()) + (
+                    ("role_gc",) if gc_here else ()) + (("role_defaults",) if defaults_here else ()):
                 res = pair.get(key)
                 need(res is not None, "%s: no %s run" % (where, key))
                 if res is None:
@@ -1102,7 +1111,7 @@ def check(data):
                 need(len(sliced["rcs"]) == data["options"]["slices"] and all(sliced["slice_tasks"]),
                      "%s: not every slice ran to its end" % where)
             ratio_row = ratios(data, run, provider)
-            for key in ("wall", "calls", "pss", "per_host_floor") + (
+            for key in (() if role_only else ("wall", "calls", "pss", "per_host_floor")) + (
                     ("sliced_wall", "sliced_calls") if sliced else ()):
                 need(ratio_row[key] is not None, "%s: no ratio %s" % (where, key))
     mvu = data.get("module_vs_uri")
@@ -1129,6 +1138,10 @@ def main(argv=None):
     parser.add_argument("--defaults-sizes", default=None,
                         help="fleet sizes at which the role runs a second time with its default image_scan_findings=false "
                         "(default: 1000 where it is measured, --short: every size; empty: none)")
+    parser.add_argument("--role-only-sizes", default="",
+                        help="fleet sizes at which only the role runs (and --gc-sizes, --defaults-sizes, --slice-sizes "
+                        "there): no floor, no SDK script; its memory and API calls without the comparison that "
+                        "takes longest (default: none)")
     parser.add_argument("--slices", type=int, default=4, help="concurrent slices of the sliced job (default 4)")
     parser.add_argument("--images-per-host", type=int, default=5)
     parser.add_argument("--image-seconds", type=float, default=0.02, help="the emulator's --image-seconds")
@@ -1184,6 +1197,9 @@ def main(argv=None):
     providers = [p.strip() for p in args.providers.split(",") if p.strip()]
     slice_providers = [p.strip() for p in (args.slice_providers or args.providers).split(",") if p.strip()]
     gc_sizes = sizes if args.gc_sizes is None else [int(size) for size in args.gc_sizes.split(",") if size.strip()]
+    role_only_sizes = [int(size) for size in args.role_only_sizes.split(",") if size.strip()]
+    if set(role_only_sizes) - set(sizes):
+        parser.error("--role-only-sizes must be among --sizes")
     if args.defaults_sizes is None:
         defaults_sizes = sizes if args.short else [size for size in sizes if size == 1000]
     else:
@@ -1191,7 +1207,8 @@ def main(argv=None):
     data = {"machine": machine(), "providers": providers, "fleets": [], "module_vs_uri": None, "argv": argv,
             "note": args.note,
             "options": {"sizes": sizes, "slice_sizes": slice_sizes, "slices": args.slices, "gc_sizes": gc_sizes,
-                        "defaults_sizes": defaults_sizes, "slice_providers": slice_providers,
+                        "defaults_sizes": defaults_sizes, "role_only_sizes": role_only_sizes,
+                        "slice_providers": slice_providers,
                         "images_per_host": args.images_per_host, "image_seconds": args.image_seconds,
                         "scan_parallelism": args.scan_parallelism, "wait_sleep": args.wait_sleep,
                         "calls": args.calls}}
@@ -1214,19 +1231,23 @@ def main(argv=None):
             run = {"hosts": hosts, "fleet": description, "jobs": {},
                    "emulator": show([os.path.join(BIN, "python")] + emulator.cmd[1:])}
             data["fleets"].append(run)
-            run["floor"] = run_floor(emulator, hosts, inventory)
-            print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (run, no fact: %.1f; a fact of the "
-                  "role's size: %.1f; in a role: %.1f; run in a role: %.1f)" % (
-                      hosts, run["floor"]["rc"], run["floor"]["wall"], task_ms(run["floor"], FLOOR_TASK, hosts) or 0,
-                      task_ms(run["floor"], RUN_FLOOR_TASK, hosts) or 0,
-                      task_ms(run["floor"], FACT_FLOOR_TASK, hosts) or 0,
-                      task_ms(run["floor"], ROLE_FACT_FLOOR_TASK, hosts) or 0,
-                      task_ms(run["floor"], ROLE_RUN_FLOOR_TASK, hosts) or 0), flush=True)
-            if run["floor"]["rc"] != 0:
+            role_only = hosts in role_only_sizes
+            run["floor"] = None if role_only else run_floor(emulator, hosts, inventory)
+            if role_only:
+                print("   floor skipped: only the role runs at this size", flush=True)
+            else:
+                print("   floor       %5d hosts: rc %s, %7.1f s wall, %.1f ms per host (run, no fact: %.1f; a fact of "
+                      "the role's size: %.1f; in a role: %.1f; run in a role: %.1f)" % (
+                          hosts, run["floor"]["rc"], run["floor"]["wall"], task_ms(run["floor"], FLOOR_TASK, hosts) or 0,
+                          task_ms(run["floor"], RUN_FLOOR_TASK, hosts) or 0,
+                          task_ms(run["floor"], FACT_FLOOR_TASK, hosts) or 0,
+                          task_ms(run["floor"], ROLE_FACT_FLOOR_TASK, hosts) or 0,
+                          task_ms(run["floor"], ROLE_RUN_FLOOR_TASK, hosts) or 0), flush=True)
+            if run["floor"] and run["floor"]["rc"] != 0:
                 failed.append("floor %d (see %s)" % (hosts, run["floor"]["log"]))
             for provider in providers:
                 pair = {}
-                jobs = [("role", run_role), ("sdk", run_sdk)]
+                jobs = [("role", run_role)] + ([] if role_only else [("sdk", run_sdk)])
                 if hosts in gc_sizes:
                     jobs.append(("role_gc", lambda emu, prov, size, inv, opts: run_role(emu, prov, size, inv, opts, True)))
                 if hosts in defaults_sizes:
@@ -1238,7 +1259,7 @@ def main(argv=None):
                     res = job(emulator, provider, hosts, inventory, args)
                     pair[key] = res
                     report(provider, key, hosts, res)
-                if pair["role"]["images_distinct"] != pair["sdk"]["images_distinct"]:
+                if pair.get("sdk") and pair["role"]["images_distinct"] != pair["sdk"]["images_distinct"]:
                     print("   note: the role and the SDK script scanned different images", flush=True)
                 run["jobs"][provider] = pair
             if number == 0 and args.calls > 0:
