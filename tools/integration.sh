@@ -51,6 +51,17 @@ run_group() {  # run_group N PASS TARGETS
         $ANSIBLE_TEST $(echo "$targets" | tr ',' ' ')
 }
 
+# ansible-test makes its SSH key pair (~/.ansible/test/id_rsa) the first time it runs. Groups that
+# start at once on a new machine would each make it: the one that finds the other's half-written
+# pair fails ("id_rsa already exists. Overwrite (y/n)?"). Make it once here, as ansible-test does.
+ssh_key="$HOME/.ansible/test/id_rsa"
+if [ ! -f "$ssh_key" ] || [ ! -f "$ssh_key.pub" ]; then
+    mkdir -p "$(dirname "$ssh_key")" && rm -f "$ssh_key" "$ssh_key.pub"
+    ssh-keygen -m PEM -q -t rsa -N '' -f "$ssh_key" &&
+        sed -i -E 's/(BEGIN|END) PRIVATE KEY/\1 RSA PRIVATE KEY/' "$ssh_key" ||
+        echo "integration: could not make $ssh_key; ansible-test will try"
+fi
+
 pids=()
 logs=()
 n=0
@@ -77,13 +88,13 @@ for i in "${!pids[@]}"; do
     if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
     summary+=("group $((i + 1)) ($pass): $([ "$rc" -eq 0 ] && echo passed || echo "FAILED, see $log")")
 done
-# What failed, again at the end (the logs above are long): ansible-test's errors, the checks'
+# What failed, again at the end (the logs above are long): ansible-test's errors and fatal errors, the checks'
 # problems (a check that is expected to catch a planted fault prints some too).
 for i in "${!pids[@]}"; do
     IFS=: read -r log pass targets <<< "${logs[$i]}"
     case "${summary[$i]}" in *FAILED*) ;; *) continue ;; esac
     echo "== integration group $((i + 1)) ($pass pass) failed; what it reported:"
-    awk '/^ERROR:|problem\(s\)$/ { print; keep = /problem\(s\)$/; next }
+    awk '/^(ERROR|FATAL):|problem\(s\)$/ { print; keep = /problem\(s\)$/; next }
          keep && /^  - / { print; next } { keep = 0 }' "$log" | tail -n 60
 done
 printf 'integration: %s\n' "${summary[@]}"
