@@ -6,7 +6,7 @@
     python benchmarks/run.py [--sizes 200,1000,5000,10000] [--slice-sizes 200,1000] [--slices 4]
                              [--images-per-host 5] [--image-seconds 0.02] [--scan-parallelism 10]
                              [--wait-sleep 1] [--calls 20] [--providers hss,tcss] [--gc-sizes ...]
-                             [--defaults-sizes 1000]
+                             [--defaults-sizes 1000] [--role-only-sizes ...]
                              [--results benchmarks/results.md] [--out benchmarks/out]
                              [--render FILE.json] [--short]
 
@@ -684,9 +684,9 @@ def per_host_ms(res, hosts):
 
 
 #: The tasks of benchmarks/floor.yml: the floor, the run floor (a task that runs and leaves
-#: nothing) and the fact floor; and of benchmarks/floor_role.yml: the fact floor of a role (its time
-#: runs to the end of the playbook, the role's implicit last task on every host included, as the
-#: image_scan role's gate task's does).
+#: nothing) and the fact floor; and of benchmarks/floor_role.yml: the run floor and the fact floor
+#: of a role (each task's time runs to the next task or the end of the playbook, the role's implicit
+#: last task on every host included, as the image_scan role's gate task's does).
 FLOOR_TASK = "One skipped task on every host"
 RUN_FLOOR_TASK = "One task on every host that runs and leaves nothing"
 ROLE_RUN_FLOOR_TASK = "One task of a role on every host that runs and leaves nothing"
@@ -727,7 +727,6 @@ def ratios(data, run, provider):
         "role_pss": role and role["peak_pss_mib"],
         "per_host": per_host_ms(role, run["hosts"]), "floor": floor,
         "per_host_floor": ratio_value(per_host_ms(role, run["hosts"]), floor),
-        "run_floor": run_floor_ms,
         "run_floor_ratio": ratio_value(run_floor_ms, floor),
         "role_run_floor_ratio": ratio_value(role_run_floor, floor),
         "fact_floor": fact_floor,
@@ -742,7 +741,6 @@ def ratios(data, run, provider):
         "gc_wall": ratio_value(gc and gc["wall"], sdk and sdk["wall"]),
         "gc_pss": gc and gc["peak_pss_mib"],
         "gc_per_host_floor": ratio_value(per_host_ms(gc, run["hosts"]), floor),
-        "defaults_pss": defaults and defaults["peak_pss_mib"],
         "defaults_per_host": per_host_ms(defaults, run["hosts"]),
         "defaults_per_host_floor": ratio_value(per_host_ms(defaults, run["hosts"]), floor),
         "role_twice": role["scanned_twice"][provider] if role else None,
